@@ -1,0 +1,1 @@
+"""The AD engine (filled in by the engine modules)."""
