@@ -1,1 +1,20 @@
-"""The AD engine (filled in by the engine modules)."""
+"""adtriad.ad_core — Enzyme-style automatic differentiation of Numba-compilable Python.
+
+The engine turns a function's source into derivative source (forward or reverse mode),
+compiles it with Numba and caches it on disk. Public names follow API.md.
+"""
+
+from adtriad.ad_core.annotations import (
+    Active, BatchDuplicated, BatchDuplicatedNoNeed, Const, Duplicated, DuplicatedNoNeed,
+    Forward, ForwardWithPrimal, MixedDuplicated, Reverse, ReverseSplitWithPrimal,
+    ReverseWithPrimal,
+)
+from adtriad.ad_core.api import autodiff, autodiff_thunk, gradient
+from adtriad.ad_core.errors import ADError
+
+__all__ = [
+    "autodiff", "autodiff_thunk", "gradient",
+    "Forward", "ForwardWithPrimal", "Reverse", "ReverseWithPrimal", "ReverseSplitWithPrimal",
+    "Const", "Active", "Duplicated", "DuplicatedNoNeed", "BatchDuplicated",
+    "BatchDuplicatedNoNeed", "MixedDuplicated", "ADError",
+]

@@ -1,0 +1,331 @@
+"""The public entry points: ``autodiff``, ``autodiff_thunk`` and ``gradient``.
+
+Contract (see API.md): arguments are annotated (``Const``, ``Active``, ``Duplicated``, ...;
+a bare argument is ``Const``); annotations are checked before anything is generated, and
+every misuse raises :class:`ADError` naming the argument. Derivative code is generated,
+compiled and cached per (function, direction, activities, argument types) by
+:mod:`~adtriad.ad_core.build`.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numba
+import numpy as np
+
+from adtriad.ad_core import build
+from adtriad.ad_core.annotations import (
+    ANNOTATIONS, BATCHED, Active, BatchDuplicated, BatchDuplicatedNoNeed, Const, Duplicated,
+    DuplicatedNoNeed, MixedDuplicated, Mode, Reverse, ReverseSplitWithPrimal,
+)
+from adtriad.ad_core.errors import ADError
+from adtriad.ad_core.source import get_source_function, python_function
+
+
+def _is_annotation_class(x) -> bool:
+    return isinstance(x, type) and issubclass(x, ANNOTATIONS)
+
+
+def _unwrap_function(f):
+    if isinstance(f, Const):
+        f = f.val
+    if isinstance(f, ANNOTATIONS):
+        raise ADError("the function must be given as f or Const(f), not with another annotation")
+    return f
+
+
+def _check_mode(mode) -> Mode:
+    if not isinstance(mode, Mode):
+        raise ADError(f"{mode!r} is not a mode: use Forward, ForwardWithPrimal, Reverse, "
+                      "ReverseWithPrimal or ReverseSplitWithPrimal")
+    return mode
+
+
+def _is_float_scalar(v) -> bool:
+    return isinstance(v, (float, np.floating)) and not isinstance(v, bool)
+
+
+def _label(f, k: int) -> str:
+    py = python_function(f)
+    names = py.__code__.co_varnames[:py.__code__.co_argcount]
+    return f"argument {k + 1} ({names[k]!r})" if k < len(names) else f"argument {k + 1}"
+
+
+def _prepare(mode: Mode, f, args) -> tuple[list, list, tuple]:
+    """Check annotations; return (annotations, primal values, activity mask)."""
+    py = python_function(f)
+    nparams = py.__code__.co_argcount
+    if len(args) != nparams:
+        raise ADError(f"{py.__qualname__} takes {nparams} argument(s) but {len(args)} "
+                      "annotated argument(s) were given")
+    anns, vals, mask = [], [], []
+    for k, a in enumerate(args):
+        if _is_annotation_class(a):
+            raise ADError(f"{_label(f, k)}: got the class {a.__name__}, not a value; write "
+                          f"{a.__name__}(value, ...)")
+        if not isinstance(a, ANNOTATIONS):
+            a = Const(a)
+        label = _label(f, k)
+        if isinstance(a, (BatchDuplicated, BatchDuplicatedNoNeed, MixedDuplicated)):
+            raise ADError(f"{label}: {type(a).__name__} is not supported yet; differentiate "
+                          "each direction separately with Duplicated")
+        if isinstance(a, Active):
+            if mode.is_forward:
+                raise ADError(f"{label}: Active is for reverse modes; in forward mode write "
+                              "Duplicated(x, 1.0) to seed the direction")
+            if isinstance(a.val, np.ndarray):
+                raise ADError(f"{label}: Active cannot annotate an array; write "
+                              "Duplicated(a, np.zeros_like(a)) and read the gradient from the "
+                              "shadow")
+            if not _is_float_scalar(a.val):
+                raise ADError(f"{label}: Active needs a float scalar, got "
+                              f"{type(a.val).__name__}; ints and bools are never active")
+        if isinstance(a, (Duplicated, DuplicatedNoNeed)):
+            _check_shadow(a, label, mode)
+        anns.append(a)
+        vals.append(a.val)
+        mask.append(isinstance(a, (Active, Duplicated, DuplicatedNoNeed)))
+    return anns, vals, tuple(mask)
+
+
+def _check_shadow(a, label: str, mode: Mode) -> None:
+    v, dv = a.val, a.dval
+    if isinstance(v, np.ndarray):
+        if not isinstance(dv, np.ndarray):
+            raise ADError(f"{label}: the shadow of an array must be an array of the same shape "
+                          f"and dtype, got {type(dv).__name__}")
+        if not np.issubdtype(v.dtype, np.floating):
+            raise ADError(f"{label}: {v.dtype} arrays cannot be Duplicated (integers carry no "
+                          "derivative); pass it as Const")
+        if dv.shape != v.shape:
+            raise ADError(f"{label}: shadow shape {dv.shape} differs from the primal's {v.shape}")
+        if dv.dtype != v.dtype:
+            raise ADError(f"{label}: shadow dtype {dv.dtype} differs from the primal's {v.dtype}")
+        if np.shares_memory(v, dv):
+            raise ADError(f"{label}: the shadow shares memory with the primal; give it its own "
+                          "array (np.zeros_like(x))")
+        if not dv.flags.writeable:
+            raise ADError(f"{label}: the shadow array is read-only")
+    elif _is_float_scalar(v):
+        if not mode.is_forward:
+            raise ADError(f"{label}: a scalar cannot be Duplicated in reverse mode; annotate "
+                          "it Active and read its derivative from the result")
+        if not isinstance(dv, (numbers.Real, np.floating)) or isinstance(dv, bool):
+            raise ADError(f"{label}: the tangent of a float must be a float, got "
+                          f"{type(dv).__name__}")
+    else:
+        raise ADError(f"{label}: Duplicated needs a float scalar or a float array, got "
+                      f"{type(v).__name__}")
+
+
+def _argtypes(vals) -> tuple:
+    out = []
+    for v in vals:
+        try:
+            out.append(numba.typeof(v))
+        except ValueError:
+            raise ADError(f"cannot differentiate with an argument of type {type(v).__name__}: "
+                          "Numba cannot type it") from None
+    return tuple(out)
+
+
+def _cast_like(value, like):
+    if isinstance(like, np.floating):
+        return type(like)(value)
+    return float(value)
+
+
+def _split_args(args):
+    if args and _is_annotation_class(args[0]):
+        return args[0], args[1:]
+    return None, args
+
+
+def autodiff(mode, f, *args):
+    """Differentiate ``f`` at the annotated arguments.
+
+    Args:
+        mode: Forward, ForwardWithPrimal, Reverse or ReverseWithPrimal.
+        f: a function (def, lambda, numba.njit dispatcher) or Const(f).
+        args: optionally the return activity class, then one annotation per parameter.
+
+    Returns:
+        Reverse: ``(derivs,)``; ReverseWithPrimal: ``(primal, derivs)``; Forward:
+        ``(dret,)``; ForwardWithPrimal: ``(primal, dret)``.
+
+    Example:
+        >>> from adtriad.ad_core import autodiff, Reverse, Active
+        >>> autodiff(Reverse, lambda x: x**2, Active, Active(3.0))
+        ((6.0,),)
+    """
+    mode = _check_mode(mode)
+    if mode.split:
+        raise ADError("ReverseSplitWithPrimal is used through autodiff_thunk(...), which returns "
+                      "the (forward, reverse) pair")
+    ret, args = _split_args(args)
+    f = _unwrap_function(f)
+    anns, vals, mask = _prepare(mode, f, args)
+    if mode.is_forward:
+        return _forward(mode, f, ret, anns, vals, mask)
+    return _reverse(mode, f, ret, anns, vals, mask)
+
+
+def _module(f, kind, vals, mask):
+    sf = get_source_function(f)
+    return build.derivative_module(sf, kind, _argtypes(vals), mask)
+
+
+def _forward(mode, f, ret, anns, vals, mask):
+    module = _module(f, "tangent", vals, mask)
+    kind = module.RESULT_KIND
+    if ret is None:
+        ret = Duplicated if kind in ("float", "array") else Const
+    if ret is Active:
+        raise ADError("the return activity Active is for reverse modes; forward modes take "
+                      "Duplicated, DuplicatedNoNeed or Const")
+    if ret in (BatchDuplicated, BatchDuplicatedNoNeed, MixedDuplicated):
+        raise ADError(f"return activity {ret.__name__} is not supported yet")
+    tangents = [a.dval for a in anns if isinstance(a, (Duplicated, DuplicatedNoNeed))]
+    out = module.tangent(*vals, *tangents)
+    primal, dret = (None, None) if out is None else out
+    if ret is Const or kind == "none":
+        return (primal,) if mode.with_primal else ()
+    if ret is DuplicatedNoNeed:
+        return (dret,)
+    return (primal, dret) if mode.with_primal else (dret,)
+
+
+def _seed(ret, kind: str, f):
+    if ret is None:
+        ret = Active if kind == "float" else Const
+    if ret is Active:
+        if kind != "float":
+            raise ADError(f"return activity Active needs a float result, but "
+                          f"{python_function(f).__qualname__} returns {kind}; use Const and "
+                          "seed output arrays through their shadows")
+        return ret, 1.0
+    if ret is Const:
+        return ret, 0.0
+    raise ADError(f"return activity {getattr(ret, '__name__', ret)!r} is not supported in "
+                  "reverse mode; use Active (float result) or Const")
+
+
+def _reverse(mode, f, ret, anns, vals, mask):
+    module = _module(f, "reverse", vals, mask)
+    ret, seed = _seed(ret, module.RESULT_KIND, f)
+    primal, tape = _run_augmented(module, vals)
+    derivs = _run_adjoint(module, f, anns, vals, seed, tape)
+    return (primal, derivs) if mode.with_primal else (derivs,)
+
+
+def _run_augmented(module, vals):
+    primal, *tape = module.augmented(*vals)
+    return primal, tuple(tape)
+
+
+def _run_adjoint(module, f, anns, vals, seed, tape):
+    params = python_function(f).__code__.co_varnames
+    saved = {k: np.copy(vals[k]) for k, name in enumerate(params[:len(vals)])
+             if name in module.RESTORED}
+    bars = [a.dval for a in anns if isinstance(a, (Duplicated, DuplicatedNoNeed))
+            and isinstance(a.val, np.ndarray)]
+    result = module.adjoint(*vals, *bars, seed, *tape)
+    for k, copy in saved.items():
+        vals[k][...] = copy
+    scalars = iter(result[:-2])
+    return tuple(_cast_like(next(scalars), a.val) if isinstance(a, Active) else None
+                 for a in anns)
+
+
+class _Tape:
+    """What the forward half of a split call hands to the reverse half (usable once)."""
+
+    def __init__(self, module, stacks, classes):
+        self.module = module
+        self.stacks = stacks
+        self.classes = classes
+        self.used = False
+
+
+def autodiff_thunk(mode, f, ret_activity=None, *arg_classes):
+    """Compile-once callables; for ReverseSplitWithPrimal a ``(forward, reverse)`` pair.
+
+    ``tape, primal, shadow = forward(Const(f), *args)`` then
+    ``(derivs,) = reverse(Const(f), *args, dret, tape)``.
+    """
+    mode = _check_mode(mode)
+    func = _unwrap_function(f)
+    for k, c in enumerate(arg_classes):
+        if not _is_annotation_class(c):
+            raise ADError(f"argument activity {k + 1} must be an annotation class such as "
+                          f"Duplicated or Active, got {c!r}")
+    classes = tuple(arg_classes)
+
+    def check(fc, args):
+        if _unwrap_function(fc) is not func:
+            raise ADError("the thunk was made for another function")
+        got = tuple(type(a) if isinstance(a, ANNOTATIONS) else Const for a in args)
+        if classes and got != classes:
+            names = ", ".join(c.__name__ for c in classes)
+            raise ADError(f"the thunk was made for activities ({names}); got "
+                          f"({', '.join(c.__name__ for c in got)})")
+
+    if not mode.split:
+        def thunk(fc, *args):
+            check(fc, args)
+            rest = (ret_activity,) if ret_activity is not None else ()
+            return autodiff(mode, func, *rest, *args)
+        return thunk
+
+    def forward(fc, *args):
+        check(fc, args)
+        anns, vals, mask = _prepare(Reverse, func, args)
+        module = _module(func, "reverse", vals, mask)
+        _seed(ret_activity, module.RESULT_KIND, func)
+        primal, stacks = _run_augmented(module, vals)
+        return _Tape(module, stacks, classes), primal, None
+
+    def reverse(fc, *rest):
+        if len(rest) < 2 or not isinstance(rest[-1], _Tape):
+            raise ADError("reverse(Const(f), *args, dret, tape): the last argument must be the "
+                          "tape returned by forward")
+        *args, dret, tape = rest
+        check(fc, args)
+        if tape.used:
+            raise ADError("this tape was already reversed; run forward again for a new tape")
+        anns, vals, mask = _prepare(Reverse, func, args)
+        ret, _ = _seed(ret_activity, tape.module.RESULT_KIND, func)
+        seed = 0.0 if ret is Const else float(dret if dret is not None else 1.0)
+        tape.used = True
+        return (_run_adjoint(tape.module, func, anns, vals, seed, tape.stacks),)
+
+    return forward, reverse
+
+
+def gradient(mode, f, *xs):
+    """The gradient of scalar-valued ``f`` at ``xs``: one entry per x (an array for an array)."""
+    mode = _check_mode(mode)
+    if mode.is_forward:
+        grads = []
+        for k, x in enumerate(xs):
+            x = np.asarray(x, dtype=float) if not isinstance(x, np.ndarray) else x
+            if x.ndim == 0:
+                args = [Const(v) for v in xs]
+                args[k] = Duplicated(float(xs[k]), 1.0)
+                grads.append(autodiff(mode, f, Duplicated, *args)[0])
+                continue
+            g = np.zeros_like(x)
+            for i in np.ndindex(x.shape):
+                args = [Const(v) if not isinstance(v, np.ndarray) else
+                        Duplicated(v, np.zeros_like(v)) for v in xs]
+                args = [Duplicated(a.val, 0.0) if isinstance(a, Const) and _is_float_scalar(a.val)
+                        else a for a in args]
+                args[k].dval[i] = 1.0
+                g[i] = autodiff(mode, f, Duplicated, *args)[0]
+            grads.append(g)
+        return tuple(grads)
+    args = [Duplicated(x, np.zeros_like(x)) if isinstance(x, np.ndarray) else Active(float(x))
+            if not isinstance(x, np.floating) else Active(x) for x in xs]
+    (derivs,) = autodiff(Reverse, f, Active, *args)
+    return tuple(a.dval if isinstance(a, Duplicated) else d for a, d in zip(args, derivs))

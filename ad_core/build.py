@@ -1,0 +1,287 @@
+"""Build, cache and load derivative code.
+
+Contract: :func:`derivative_module` returns a loaded Python module holding the compiled
+(``numba.njit(cache=True)``) derivative functions for one request — a function, a direction
+(``"tangent"`` or ``"reverse"``), which parameters are active, and the argument types. The
+module's source is written to ``<cache dir>/adtriad_<hash>.py`` and imported from there, so a
+second process neither regenerates nor recompiles it. The hash covers adtriad's version, the
+request, and the source of every function reached (plus the contents of global arrays they
+read), so a stale file is never used.
+
+Entry points in a tangent module: ``tangent(params..., tangents of active params...)``.
+In a reverse module: ``augmented(params...) -> (result, tape...)``,
+``adjoint(params..., adjoint arrays..., seed, tape...) -> (scalar adjoints..., counts)``.
+Module constants: ``RESULT_KIND`` ('none', 'float', 'int', 'array', 'other') and ``RESTORED``
+(array parameters the adjoint sweep rewinds to their values at entry; callers save and put
+back the primal results around it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numba
+import numpy as np
+
+from adtriad._version import __version__
+from adtriad.ad_core import forward, ir, naming, reverse
+from adtriad.ad_core.activity import analyze
+from adtriad.ad_core.errors import ADError
+from adtriad.ad_core.normalize import NormalFunction, normalize
+from adtriad.ad_core.source import SourceFunction
+from adtriad.ad_core.typeinfer import differentiable, infer, is_array, jitted
+
+_BINDINGS: dict[str, object] = {}
+_LOADED: dict[str, object] = {}
+_NORMAL: dict[SourceFunction, NormalFunction] = {}
+_cache_dir: Path | None = None
+
+
+def binding(key: str):
+    """Objects generated modules refer to (user functions, global arrays), by key."""
+    return _BINDINGS[key]
+
+
+def set_cache_dir(path) -> None:
+    """Where generated derivative modules are written (default: ``$TRIAD_CACHE_DIR`` or
+    ``~/.cache/adtriad/generated``)."""
+    global _cache_dir
+    _cache_dir = Path(path).expanduser()
+
+
+def cache_dir() -> Path:
+    if _cache_dir is not None:
+        return _cache_dir
+    env = os.environ.get("TRIAD_CACHE_DIR")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "adtriad" / "generated"
+
+
+def normalized(sf: SourceFunction) -> NormalFunction:
+    if sf not in _NORMAL:
+        _NORMAL[sf] = normalize(sf)
+    return _NORMAL[sf]
+
+
+@dataclass(eq=False)
+class Spec:
+    """One function specialised for a direction, activities and argument types."""
+
+    nf: NormalFunction
+    ti: object
+    active: set
+    active_mask: tuple
+    array_mask: tuple
+    kind: str
+    is_callee: bool
+    uid: int
+    returns_none: bool = field(default=False)
+
+    @property
+    def active_params(self) -> set:
+        return {p for p, m in zip(self.nf.params, self.active_mask) if m}
+
+    @property
+    def active_array_params(self) -> list:
+        return [p for p, m, a in zip(self.nf.params, self.active_mask, self.array_mask) if m and a]
+
+    @property
+    def active_scalar_params(self) -> list:
+        return [p for p, m, a in zip(self.nf.params, self.active_mask, self.array_mask)
+                if m and not a]
+
+    @property
+    def fname(self) -> str:
+        return naming.callee(self.nf.name, self.uid, "tangent")
+
+    @property
+    def aug_name(self) -> str:
+        return naming.callee(self.nf.name, self.uid, "augmented")
+
+    @property
+    def adj_name(self) -> str:
+        return naming.callee(self.nf.name, self.uid, "adjoint")
+
+
+class Builder:
+    """Generates the code of a request and of every function it calls."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.specs: dict = {}
+        self.in_progress: set = set()
+        self.chunks: list[str] = []
+        self.bindings: dict[str, str] = {}
+
+    def spec_for(self, sf: SourceFunction, argtypes: tuple, mask: tuple, is_callee: bool) -> Spec:
+        key = (sf, argtypes, mask, is_callee)
+        if key in self.specs:
+            return self.specs[key]
+        if key in self.in_progress:
+            raise ADError(f"{sf.filename}:{sf.tree.lineno}: {sf.name} calls itself; recursive "
+                          "functions cannot be differentiated: rewrite the recursion as a loop")
+        self.in_progress.add(key)
+        nf = normalized(sf)
+        ti = infer(nf, argtypes)
+        mask = tuple(m and differentiable(t) for m, t in zip(mask, argtypes))
+        active = analyze(nf, ti, {p for p, m in zip(nf.params, mask) if m})
+        spec = Spec(nf, ti, active, mask, tuple(is_array(t) for t in argtypes), self.kind,
+                    is_callee, len(self.specs), returns_none=ti.restype == numba.types.none)
+        for text, callee in nf.user_callees.items():
+            self.bindings[text] = _bind(f"{callee.digest}:primal", jitted(callee.func))
+        for text, obj in nf.bindings.items():
+            self.bindings[text] = _bind(f"{sf.digest}:{text}", obj)
+        if self.kind == "tangent":
+            self.chunks.append(forward.generate(spec, self))
+        else:
+            self.chunks.extend(reverse.generate(spec, self))
+        self.specs[key] = spec
+        self.in_progress.discard(key)
+        return spec
+
+    def request(self, call: ir.Call, caller: Spec, kind: str) -> Spec:
+        """The spec of a user function called from ``caller`` (generated on first request)."""
+        argtypes, mask = [], []
+        for a in call.args:
+            if isinstance(a, ir.Name):
+                argtypes.append(caller.ti.of(a.id))
+                mask.append(a.id in caller.active)
+            else:
+                argtypes.append(numba.typeof(a.value) if isinstance(a, ir.Const) else None)
+                mask.append(False)
+        if any(t is None for t in argtypes):
+            raise ADError(f"{call.fn.user.name}: cannot pass a global object as an argument "
+                          "to a differentiated call; pass it from the caller's arguments")
+        return self.spec_for(call.fn.user, tuple(argtypes), tuple(mask), True)
+
+
+def _result_kind(t) -> str:
+    t = numba.types.unliteral(t)
+    if t == numba.types.none:
+        return "none"
+    if isinstance(t, numba.types.Float):
+        return "float"
+    if isinstance(t, (numba.types.Integer, numba.types.Boolean)):
+        return "int"
+    if isinstance(t, numba.types.Array):
+        return "array"
+    return "other"
+
+
+def _bind(key: str, obj) -> str:
+    _BINDINGS[key] = obj
+    return key
+
+
+def request_key(sf: SourceFunction, kind: str, argtypes: tuple, mask: tuple) -> str:
+    """Hash of everything the generated code depends on."""
+    h = hashlib.sha256()
+    h.update(f"{__version__}|{kind}|{argtypes}|{mask}|{numba.__version__}".encode())
+    for digest in sorted(_closure_digests(sf, set())):
+        h.update(digest.encode())
+    from adtriad.ad_core import rules
+    h.update(rules.registry_digest().encode())
+    return h.hexdigest()[:24]
+
+
+def _closure_digests(sf: SourceFunction, seen: set) -> set:
+    if sf in seen:
+        return set()
+    seen.add(sf)
+    nf = normalized(sf)
+    out = {sf.digest}
+    for obj in nf.bindings.values():
+        if isinstance(obj, np.ndarray):
+            out.add(hashlib.sha256(np.ascontiguousarray(obj).tobytes()).hexdigest()[:16]
+                    + str(obj.dtype) + str(obj.shape))
+        else:
+            out.add(repr(obj))
+    for callee in nf.user_callees.values():
+        out |= _closure_digests(callee, seen)
+    return out
+
+
+_HEADER = '''"""Generated by adtriad {version}: {kind} derivative of {qualname} ({where}).
+Argument types: {argtypes}; active parameters: {active}.
+Every line ends with the file:line of the user code it comes from.
+"""
+import math
+import numpy as np
+from numba import njit
+from adtriad.ad_core._runtime import new_tape as _new_tape, push_f as _push_f, push_i as _push_i
+from adtriad.ad_core._runtime import push_array as _push_array
+from adtriad.ad_core.build import binding as _binding
+'''
+
+
+def render(builder: Builder, top: Spec, sf: SourceFunction, argtypes) -> str:
+    lines = [_HEADER.format(version=__version__, kind=builder.kind, qualname=sf.func.__qualname__,
+                            where=f"{sf.filename}:{sf.tree.lineno}", argtypes=argtypes,
+                            active=sorted(top.active_params) or "none")]
+    for text, key in sorted(builder.bindings.items()):
+        lines.append(f"{text} = _binding({key!r})")
+    lines.append(f"RESULT_KIND = {_result_kind(top.ti.restype)!r}")
+    lines.append(f"RESTORED = {tuple(sorted(getattr(top, 'restored', ()))) !r}")
+    for chunk in builder.chunks:
+        lines.append("\n@njit(cache=True)\n" + chunk)
+    params = top.nf.params
+    if builder.kind == "tangent":
+        lines.append(f"\ntangent = {top.fname}")
+    else:
+        tape = ", ".join(naming.TAPE)
+        lines.append(f"""
+@njit(cache=True)
+def augmented({', '.join(params)}):
+    {tape} = _new_tape()
+    return {top.aug_name}({', '.join(params + list(naming.TAPE))})
+
+
+adjoint = {top.adj_name}
+""")
+    return "\n".join(lines) + "\n"
+
+
+def derivative_module(func_sf: SourceFunction, kind: str, argtypes: tuple, mask: tuple):
+    """Load (generating and writing on first use) the derivative module of a request."""
+    key = request_key(func_sf, kind, argtypes, mask)
+    if key in _LOADED:
+        return _LOADED[key]
+    name = f"adtriad_{func_sf.name}_{key}"
+    path = cache_dir() / f"{name}.py"
+    builder = Builder(kind)
+    top = None
+    if path.exists():
+        _register_bindings(func_sf, set())
+    else:
+        top = builder.spec_for(func_sf, argtypes, mask, False)
+        text = render(builder, top, func_sf, argtypes)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    module.__adtriad_top__ = top
+    _LOADED[key] = module
+    return module
+
+
+def _register_bindings(sf: SourceFunction, seen: set) -> None:
+    """Re-create the bindings a cached module needs, without typing or generating code."""
+    if sf in seen:
+        return
+    seen.add(sf)
+    nf = normalized(sf)
+    for callee in nf.user_callees.values():
+        _bind(f"{callee.digest}:primal", jitted(callee.func))
+        _register_bindings(callee, seen)
+    for text, obj in nf.bindings.items():
+        _bind(f"{sf.digest}:{text}", obj)

@@ -1,0 +1,127 @@
+"""The one table of built-in derivative rules.
+
+Element-wise rules give the partial derivative of the result ``z`` with respect to each
+operand as an expression template: ``{0}``, ``{1}`` are the operands, ``{z}`` the result and
+``{M}`` the module (``math`` for scalars, ``np`` for arrays). Forward mode emits
+``dz = sum(partial_i * dx_i)``; reverse mode emits ``bar_x_i += g * partial_i``. A partial of
+``None`` means "not differentiable in that operand" (integer-valued, for instance); ``"0"``
+means the derivative is zero. Linear and structural operations (``np.sum``, ``copy``,
+creation) are handled by name in the code generators, listed in :data:`LINEAR` and
+:data:`CREATION`.
+
+Functions Numba supports that have no rule here are refused when they meet an active argument
+(:func:`rule_for`), never differentiated as zero.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+# key -> function(operands, z, M, consts) -> list of partial templates (already formatted)
+Partial = Callable[..., list]
+ELEMENTWISE: dict[str, Partial] = {}
+
+
+def _unary(keys: str, template: str) -> None:
+    for key in keys.split():
+        ELEMENTWISE[key] = (lambda t: lambda a, z, M, c: [t.format(*a, z=z, M=M)])(template)
+
+
+def _binary(keys: str, t0: str | None, t1: str | None) -> None:
+    def rule(a, z, M, c, t0=t0, t1=t1):
+        return [None if t0 is None else t0.format(*a, z=z, M=M),
+                None if t1 is None else t1.format(*a, z=z, M=M)]
+    for key in keys.split():
+        ELEMENTWISE[key] = rule
+
+
+# Operators (scalars and arrays alike).
+_binary("+", "1", "1")
+_binary("-", "1", "-1")
+_binary("*", "{1}", "{0}")
+_binary("/", "1.0 / {1}", "-{z} / {1}")
+_binary("%", "1", "-({0} // {1})")
+_binary("//", "0", "0")
+_unary("u-", "-1")
+_unary("u+", "1")
+
+# math / numpy element-wise functions of one argument.
+_unary("math.sin np.sin", "{M}.cos({0})")
+_unary("math.cos np.cos", "-{M}.sin({0})")
+_unary("math.tan np.tan", "1.0 + {z} * {z}")
+_unary("math.asin np.arcsin", "1.0 / {M}.sqrt(1.0 - {0} * {0})")
+_unary("math.acos np.arccos", "-1.0 / {M}.sqrt(1.0 - {0} * {0})")
+_unary("math.atan np.arctan", "1.0 / (1.0 + {0} * {0})")
+_unary("math.sinh np.sinh", "{M}.cosh({0})")
+_unary("math.cosh np.cosh", "{M}.sinh({0})")
+_unary("math.tanh np.tanh", "1.0 - {z} * {z}")
+_unary("math.asinh np.arcsinh", "1.0 / {M}.sqrt({0} * {0} + 1.0)")
+_unary("math.acosh np.arccosh", "1.0 / {M}.sqrt({0} * {0} - 1.0)")
+_unary("math.atanh np.arctanh", "1.0 / (1.0 - {0} * {0})")
+_unary("math.exp np.exp", "{z}")
+_unary("math.expm1 np.expm1", "{z} + 1.0")
+_unary("np.exp2", "{z} * 0.6931471805599453")
+_unary("math.log np.log", "1.0 / {0}")
+_unary("math.log2 np.log2", "1.0 / ({0} * 0.6931471805599453)")
+_unary("math.log10 np.log10", "1.0 / ({0} * 2.302585092994046)")
+_unary("math.log1p np.log1p", "1.0 / (1.0 + {0})")
+_unary("math.sqrt np.sqrt", "0.5 / {z}")
+_unary("np.cbrt", "1.0 / (3.0 * {z} * {z})")
+_unary("np.square", "2.0 * {0}")
+_unary("np.negative", "-1")
+_unary("math.erf", "1.1283791670955126 * math.exp(-{0} * {0})")
+_unary("math.erfc", "-1.1283791670955126 * math.exp(-{0} * {0})")
+_unary("math.fabs abs np.abs np.fabs", "{M}.copysign(1.0, {0})")
+_unary("math.degrees np.degrees", "57.29577951308232")
+_unary("math.radians np.radians", "0.017453292519943295")
+_unary("float np.float64 np.float32", "1")
+_unary("math.floor math.ceil math.trunc np.floor np.ceil np.trunc np.rint round", "0")
+_binary("math.atan2 np.arctan2", "{1} / ({0} * {0} + {1} * {1})", "-{0} / ({0} * {0} + {1} * {1})")
+_binary("math.hypot np.hypot", "{0} / {z}", "{1} / {z}")
+_binary("math.copysign np.copysign",
+        "{M}.copysign(1.0, {0}) * {M}.copysign(1.0, {1})", "0")
+_binary("math.fmod np.fmod", "1", "-{M}.trunc({0} / {1})")
+_binary("min", "(1.0 if {0} <= {1} else 0.0)", "(0.0 if {0} <= {1} else 1.0)")
+_binary("max", "(1.0 if {0} >= {1} else 0.0)", "(0.0 if {0} >= {1} else 1.0)")
+
+
+def _power(a, z, M, c):
+    """``x ** y``: constant exponents are folded; an active exponent uses log(x) where x > 0."""
+    x, y = a
+    exponent = c[1]
+    if exponent is not None:
+        if exponent == 0:
+            d0 = "0"
+        elif exponent == 1:
+            d0 = "1"
+        elif exponent == 2:
+            d0 = f"2.0 * {x}"
+        else:
+            d0 = f"{float(exponent)!r} * {x} ** {exponent - 1!r}"
+    else:
+        d0 = f"{y} * {x} ** ({y} - 1)"
+    if M == "np":
+        d1 = f"{z} * np.log(np.where({x} > 0, {x}, 1.0))"
+    else:
+        d1 = f"({z} * math.log({x}) if {x} > 0 else 0.0)"
+    return [d0, d1]
+
+
+for _key in ("**", "math.pow", "np.power"):
+    ELEMENTWISE[_key] = _power
+
+# Linear and structural operations, handled by the generators.
+LINEAR = {"np.sum", "np.mean", "np.copy", "np.array", "np.ascontiguousarray"}
+CREATION = {"np.zeros", "np.ones", "np.empty", "np.zeros_like", "np.ones_like",
+            "np.empty_like", "np.full", "np.full_like", "np.arange", "np.linspace"}
+METHODS_LINEAR = {"copy", "sum"}
+
+
+def rule_for(key: str):
+    """The element-wise rule for ``key``, or None."""
+    return ELEMENTWISE.get(key)
+
+
+def format_partials(key: str, operands: list[str], z: str, array: bool, consts: list) -> list:
+    rule = ELEMENTWISE[key]
+    return rule(operands, z, "np" if array else "math", consts)

@@ -1,0 +1,118 @@
+"""Pieces shared by the forward and reverse code generators: an indented line emitter that
+stamps each line with its origin, typed zeros, and the partial derivatives of one statement.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import numba
+from numba.core import types
+
+from adtriad.ad_core import derivatives, ir
+from adtriad.ad_core.errors import ADError
+from adtriad.ad_core.typeinfer import TypeInfo, is_array, is_float
+
+
+class Emitter:
+    """Collects generated lines; ``loc`` stamps a line with the user's ``file:line``."""
+
+    def __init__(self, depth: int = 1):
+        self.lines: list[str] = []
+        self.depth = depth
+
+    def __call__(self, text: str, loc: ir.Loc | None = None) -> None:
+        stamp = f"  # {loc.filename}:{loc.line}" if loc is not None else ""
+        self.lines.append("    " * self.depth + text + stamp)
+
+    @contextmanager
+    def indent(self):
+        self.depth += 1
+        start = len(self.lines)
+        yield
+        if len(self.lines) == start:
+            self("pass")
+        self.depth -= 1
+
+
+def zero_of(t) -> str:
+    """Source for a zero of the (float) type ``t``; arrays are handled by callers."""
+    t = types.unliteral(t)
+    if isinstance(t, types.Float):
+        return f"np.{t.name}(0.0)"
+    if isinstance(t, types.Integer):
+        return "0"
+    if isinstance(t, types.Boolean):
+        return "False"
+    return "0.0"
+
+
+def atom_type(a, ti: TypeInfo):
+    if isinstance(a, ir.Name):
+        return ti.of(a.id)
+    if isinstance(a, ir.Const):
+        return numba.typeof(a.value)
+    return None
+
+
+def const_value(a):
+    return a.value if isinstance(a, ir.Const) else None
+
+
+def elementwise_key(e) -> str | None:
+    """The rule key of an element-wise expression, or None for other kinds."""
+    if isinstance(e, ir.BinOp):
+        return e.op
+    if isinstance(e, ir.UnaryOp):
+        return "u" + e.op.strip()
+    if isinstance(e, ir.Call) and e.fn.key != "user" and not e.kwargs:
+        if e.fn.key in derivatives.ELEMENTWISE:
+            return e.fn.key
+    return None
+
+
+def operands(e) -> list:
+    if isinstance(e, ir.BinOp):
+        return [e.left, e.right]
+    if isinstance(e, ir.UnaryOp):
+        return [e.operand]
+    return list(e.args)
+
+
+def partials(e, target: str, ti: TypeInfo, active: set, loc) -> list[tuple[str, str]]:
+    """``(operand, partial)`` for each active operand of an element-wise statement."""
+    key = elementwise_key(e)
+    ops = operands(e)
+    if key is None:
+        raise no_rule(e, loc)
+    array = any(is_array(atom_type(a, ti)) for a in ops) or is_array(ti.of(target))
+    srcs = [ir.atom_src(a) for a in ops]
+    consts = [const_value(a) for a in ops]
+    parts = derivatives.format_partials(key, srcs, target, array, consts)
+    out = []
+    for a, p in zip(ops, parts):
+        if isinstance(a, ir.Name) and a.id in active:
+            if p is None:
+                raise no_rule(e, loc)
+            if p != "0":
+                out.append((a.id, p))
+    return out
+
+
+def no_rule(e, loc) -> ADError:
+    what = ir.expr_src(e)
+    return ADError(f"{loc}: no derivative rule for `{what}` with an active argument; register "
+                   "one with adtriad.ad_core.rules or rewrite it with supported operations")
+
+
+def scale(g: str, p: str) -> str:
+    """``g * p`` with the trivial partials 1 and -1 folded."""
+    if p == "1":
+        return g
+    if p == "-1":
+        return f"-{g}"
+    return f"{g} * ({p})"
+
+
+def is_scalar_float(t) -> bool:
+    return is_float(t)

@@ -1,0 +1,59 @@
+"""Every name the engine generates, in one place. User identifiers starting with ``_ad`` are
+refused by the normalizer, so generated names can never collide with the user's."""
+
+PREFIX = "_ad"
+
+
+def temp(n: int) -> str:
+    return f"{PREFIX}_t{n}"
+
+
+def flag(kind: str, n: int) -> str:
+    return f"{PREFIX}_{kind}{n}"
+
+
+RET_FLAG = f"{PREFIX}_returned"
+RET_VALUE = f"{PREFIX}_result"
+
+
+def tangent(name: str, lane: int | None = None) -> str:
+    """The forward-mode tangent of ``name`` (lane ``k`` in batch mode)."""
+    return f"{PREFIX}_dot_{name}" if lane is None else f"{PREFIX}_dot{lane}_{name}"
+
+
+def adjoint(name: str) -> str:
+    """The reverse-mode adjoint (accumulated cotangent) of ``name``."""
+    return f"{PREFIX}_bar_{name}"
+
+
+def callee(fname: str, n: int, kind: str) -> str:
+    """A generated function: ``kind`` is 'primal', 'tangent', 'augmented' or 'adjoint'."""
+    return f"{fname}__{kind}{n}"
+
+
+# Tape state: a float64 stack and an int64 stack with their fill counts.
+TAPE_F, TAPE_NF, TAPE_I, TAPE_NI = (f"{PREFIX}_tape_f", f"{PREFIX}_tape_nf",
+                                    f"{PREFIX}_tape_i", f"{PREFIX}_tape_ni")
+TAPE = (TAPE_F, TAPE_NF, TAPE_I, TAPE_NI)
+SEED = f"{PREFIX}_seed"
+GRAD = f"{PREFIX}_g"
+
+
+def counter(uid: int) -> str:
+    return f"{PREFIX}_trips{uid}"
+
+
+def loop_start(uid: int) -> str:
+    return f"{PREFIX}_start{uid}"
+
+
+def loop_step(uid: int) -> str:
+    return f"{PREFIX}_step{uid}"
+
+
+def rev_index(uid: int) -> str:
+    return f"{PREFIX}_k{uid}"
+
+
+def branch(uid: int) -> str:
+    return f"{PREFIX}_branch{uid}"

@@ -1,0 +1,557 @@
+"""From a user function's AST to the normalized form of :mod:`~adtriad.ad_core.ir`.
+
+Contract: the result computes exactly what the user function computes. Each statement holds
+one operation on atoms (ANF); augmented assignment, tuple unpacking, chained comparisons,
+``and``/``or`` (short-circuit kept) and conditional expressions are desugared; ``while`` loops
+test their condition inside the body; ``break``, ``continue`` and early ``return`` become flags
+that guard the rest of their block, so every loop leaves only at the end of an iteration.
+A target never appears among its own operands (``x = x * y`` becomes ``t = x * y; x = t``).
+
+Anything outside the supported subset is refused here (this is the fence) with an
+:class:`ADError` naming ``file:line:col`` and saying what to write instead.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import numbers
+import types
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from adtriad.ad_core import ir, naming
+from adtriad.ad_core.errors import ADError
+from adtriad.ad_core.resolve import function_key, is_user_function, lookup
+from adtriad.ad_core.source import SourceFunction
+
+
+@dataclass
+class NormalFunction:
+    """A normalized function: parameters, body ending in one Return, and its environment."""
+
+    source: SourceFunction
+    params: list[str]
+    body: list
+    bindings: dict = field(default_factory=dict)  # Ref text -> object for generated code
+    user_callees: dict = field(default_factory=dict)  # Fn.text -> SourceFunction
+
+    @property
+    def name(self) -> str:
+        return self.source.name
+
+
+@dataclass
+class _Loop:
+    brk: str | None
+    skip: str | None
+
+
+def normalize(sf: SourceFunction) -> NormalFunction:
+    """Normalize (and fence) one function."""
+    return _Normalizer(sf).run()
+
+
+_DIRECT_JUMPS = (ast.Break, ast.Continue)
+_REFUSED = {
+    ast.With: "`with` blocks", ast.AsyncWith: "`async with`", ast.Try: "`try` blocks",
+    ast.Raise: "`raise`", ast.Assert: "`assert` (check inputs before calling)",
+    ast.Global: "`global`", ast.Nonlocal: "`nonlocal`", ast.Delete: "`del`",
+    ast.FunctionDef: "a nested `def` inside the differentiated function (define it outside)",
+    ast.ClassDef: "a class definition", ast.Import: "`import` inside the function",
+    ast.ImportFrom: "`import` inside the function",
+    ast.Lambda: "a `lambda` inside the function (define a function outside)",
+    ast.ListComp: "a list comprehension (write a loop into an array)",
+    ast.GeneratorExp: "a generator expression (write a loop)",
+    ast.DictComp: "a dict comprehension", ast.SetComp: "a set comprehension",
+    ast.Dict: "a dict", ast.Set: "a set", ast.JoinedStr: "an f-string",
+    ast.Yield: "`yield`", ast.Await: "`await`", ast.Starred: "`*` unpacking",
+    ast.NamedExpr: "`:=`",
+}
+
+
+class _Normalizer:
+    def __init__(self, sf: SourceFunction):
+        self.sf = sf
+        self.n = 0
+        self.bindings: dict = {}
+        self.user_callees: dict = {}
+        self.loops: list[_Loop] = []
+        fdef = sf.tree
+        self.params = [a.arg for a in fdef.args.args]
+        self.locals = set(self.params)
+        for node in ast.walk(fdef):
+            for t in self._targets(node):
+                for sub in ast.walk(t):
+                    if isinstance(sub, ast.Name):
+                        self.locals.add(sub.id)
+        returns = [n for n in ast.walk(fdef) if isinstance(n, ast.Return)]
+        last = fdef.body[-1] if fdef.body else None
+        self.early = bool(returns) and not (len(returns) == 1 and returns[0] is last)
+        self.returns_value = any(r.value is not None for r in returns)
+
+    @staticmethod
+    def _targets(node):
+        if isinstance(node, ast.Assign):
+            return node.targets
+        if isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For)):
+            return [node.target]
+        return []
+
+    # ---- helpers -------------------------------------------------------------------------
+    def loc(self, node) -> ir.Loc:
+        return ir.Loc(self.sf.filename, getattr(node, "lineno", self.sf.tree.lineno),
+                      getattr(node, "col_offset", 0))
+
+    def refuse(self, node, what: str, instead: str = "") -> ADError:
+        msg = f"{self.loc(node)}: cannot differentiate {what} in {self.sf.name}"
+        return ADError(msg + (f"; {instead}" if instead else ""))
+
+    def fresh(self) -> str:
+        self.n += 1
+        return naming.temp(self.n)
+
+    def fresh_flag(self, kind: str) -> str:
+        self.n += 1
+        return naming.flag(kind, self.n)
+
+    def run(self) -> NormalFunction:
+        fdef = self.sf.tree
+        args = fdef.args
+        if args.vararg or args.kwarg or args.kwonlyargs or args.defaults or args.posonlyargs:
+            raise self.refuse(fdef, "*args, **kwargs, keyword-only or default arguments",
+                              "give the function plain positional parameters")
+        for name in self.locals:
+            if name.startswith(naming.PREFIX):
+                raise self.refuse(fdef, f"the name {name!r}",
+                                  f"names starting with {naming.PREFIX!r} are reserved; rename it")
+        for node in ast.walk(fdef):
+            if node is not fdef and type(node) in _REFUSED:
+                raise self.refuse(node, _REFUSED[type(node)])
+        stmts = list(fdef.body)
+        if stmts and isinstance(stmts[0], ast.Expr) and isinstance(stmts[0].value, ast.Constant) \
+                and isinstance(stmts[0].value.value, str):
+            stmts = stmts[1:]  # docstring
+        body = []
+        if self.early:
+            body.append(ir.Assign(naming.RET_FLAG, ir.Const(False), self.loc(fdef)))
+        body += self.block(stmts)
+        end = self.loc(stmts[-1] if stmts else fdef)
+        if self.early:
+            value = ir.Name(naming.RET_VALUE) if self.returns_value else None
+            body.append(ir.Return(value, end))
+        elif not body or not isinstance(body[-1], ir.Return):
+            body.append(ir.Return(None, end))
+        return ir_function(self.sf, self.params, body, self.bindings, self.user_callees)
+
+    # ---- statements ----------------------------------------------------------------------
+    def block(self, stmts: list) -> list:
+        out: list = []
+        for i, s in enumerate(stmts):
+            if isinstance(s, ast.Break):
+                loop = self.loops[-1]
+                out += [self.set_flag(loop.brk, s), self.set_flag(loop.skip, s)]
+                return out
+            if isinstance(s, ast.Continue):
+                out.append(self.set_flag(self.loops[-1].skip, s))
+                return out
+            if isinstance(s, ast.Return) and self.early:
+                out += self.early_return(s)
+                return out
+            out += self.stmt(s)
+            if i + 1 < len(stmts) and self.may_jump(s):
+                rest = self.block(stmts[i + 1:])
+                if rest:
+                    flag = self.loops[-1].skip if self.loops else naming.RET_FLAG
+                    out.append(ir.If(ir.Name(flag), [], rest, self.loc(stmts[i + 1])))
+                return out
+        return out
+
+    def set_flag(self, name: str, node) -> ir.Assign:
+        return ir.Assign(name, ir.Const(True), self.loc(node))
+
+    def early_return(self, s: ast.Return) -> list:
+        out: list = []
+        if s.value is not None:
+            value = self.atom(s.value, out)
+            out.append(ir.Assign(naming.RET_VALUE, value, self.loc(s)))
+        out.append(self.set_flag(naming.RET_FLAG, s))
+        for loop in self.loops:
+            out += [self.set_flag(loop.brk, s), self.set_flag(loop.skip, s)]
+        return out
+
+    def may_jump(self, s) -> bool:
+        """Can executing ``s`` leave the rest of the current block unexecuted?"""
+        if self.early and any(isinstance(n, ast.Return) for n in ast.walk(s)):
+            return True
+        if not self.loops or isinstance(s, (ast.For, ast.While)):
+            return False
+        return _contains_direct(s, _DIRECT_JUMPS)
+
+    def stmt(self, s) -> list:
+        out: list = []
+        if isinstance(s, ast.Assign):
+            for target in s.targets:
+                self.assign(target, s.value, out, s)
+        elif isinstance(s, ast.AnnAssign):
+            if s.value is None:
+                return out
+            self.assign(s.target, s.value, out, s)
+        elif isinstance(s, ast.AugAssign):
+            op = ast.BinOp(left=_load(s.target), op=s.op, right=s.value)
+            ast.copy_location(op, s)
+            ast.fix_missing_locations(op)
+            self.assign(s.target, op, out, s)
+            if isinstance(s.target, ast.Name):
+                out[-1].inplace = True
+        elif isinstance(s, ast.Expr):
+            if isinstance(s.value, ast.Constant):
+                return out
+            if not isinstance(s.value, ast.Call):
+                raise self.refuse(s, "an expression statement that is not a call")
+            value = self.expr(s.value, out)
+            if isinstance(value, ir.Call):
+                out.append(ir.ExprStmt(value, self.loc(s)))
+        elif isinstance(s, ast.If):
+            test = self.atom(s.test, out)
+            out.append(ir.If(test, self.block(s.body), self.block(s.orelse), self.loc(s)))
+        elif isinstance(s, ast.For):
+            out += self.for_loop(s)
+        elif isinstance(s, ast.While):
+            out += self.while_loop(s)
+        elif isinstance(s, ast.Return):
+            value = None if s.value is None else self.atom(s.value, out)
+            out.append(ir.Return(value, self.loc(s)))
+        elif isinstance(s, ast.Pass):
+            pass
+        elif isinstance(s, (ast.Break, ast.Continue)):
+            raise self.refuse(s, "`break`/`continue` outside a loop")
+        else:
+            raise self.refuse(s, f"a `{type(s).__name__}` statement")
+        return out
+
+    def assign(self, target, value_node, out: list, s) -> None:
+        loc = self.loc(s)
+        if isinstance(target, ast.Name):
+            value = self.expr(value_node, out)
+            if target.id in ir.expr_names(value) and not isinstance(value, ir.Name):
+                tmp = self.fresh()
+                out.append(ir.Assign(tmp, value, loc))
+                value = ir.Name(tmp)
+            out.append(ir.Assign(target.id, value, loc))
+        elif isinstance(target, ast.Subscript):
+            array = self.array_name(target.value, out)
+            index = self.index(target.slice, out)
+            val = self.atom(value_node, out)
+            out.append(ir.Store(array, index, val, loc))
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            if isinstance(value_node, (ast.Tuple, ast.List)):
+                if len(value_node.elts) != len(target.elts):
+                    raise self.refuse(s, "unpacking with mismatched lengths")
+                atoms = []
+                for v in value_node.elts:  # evaluate every right side before any store
+                    a = self.atom(v, out)
+                    if isinstance(a, ir.Name):
+                        tmp = self.fresh()
+                        out.append(ir.Assign(tmp, a, loc))
+                        a = ir.Name(tmp)
+                    atoms.append(a)
+                for t, a in zip(target.elts, atoms):
+                    self.assign(t, _AtomNode(a), out, s)
+            else:
+                whole = self.atom(value_node, out)
+                if not isinstance(whole, ir.Name):
+                    raise self.refuse(s, "unpacking a constant")
+                for k, t in enumerate(target.elts):
+                    tmp = self.fresh()
+                    out.append(ir.Assign(tmp, ir.Index(whole, (ir.Const(k),)), loc))
+                    self.assign(t, _AtomNode(ir.Name(tmp)), out, s)
+        else:
+            raise self.refuse(s, f"assignment to a {type(target).__name__}")
+
+    def for_loop(self, s: ast.For) -> list:
+        out: list = []
+        if s.orelse:
+            raise self.refuse(s, "`for ... else`", "move the else part after the loop with a flag")
+        it = s.iter
+        if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name)
+                and self.global_object(it.func) is range and not it.keywords):
+            raise self.refuse(s.iter, "a `for` loop over something other than range(...)",
+                              "iterate over range(len(a)) and index the array")
+        if not isinstance(s.target, ast.Name):
+            raise self.refuse(s.target, "a tuple loop target", "loop over range and index")
+        bounds = [self.atom(a, out) for a in it.args]
+        if len(bounds) == 1:
+            bounds = [ir.Const(0), bounds[0], ir.Const(1)]
+        elif len(bounds) == 2:
+            bounds.append(ir.Const(1))
+        elif len(bounds) != 3:
+            raise self.refuse(it, "range() with no or more than three arguments")
+        if isinstance(bounds[2], ir.Const) and bounds[2].value == 0:
+            raise self.refuse(it, "range() with step 0")
+        loop = self.new_loop(s, need_brk=False)
+        if loop.brk:
+            out.append(ir.Assign(loop.brk, ir.Const(False), self.loc(s)))
+        self.loops.append(loop)
+        body = ([ir.Assign(loop.skip, ir.Const(False), self.loc(s))] if loop.skip else [])
+        body += self.block(s.body)
+        self.loops.pop()
+        self.n += 1
+        out.append(ir.For(s.target.id, *bounds, body, loop.brk, self.loc(s), uid=self.n))
+        return out
+
+    def while_loop(self, s: ast.While) -> list:
+        if s.orelse:
+            raise self.refuse(s, "`while ... else`", "move the else part after the loop with a flag")
+        loop = self.new_loop(s, need_brk=True)
+        out = [ir.Assign(loop.brk, ir.Const(False), self.loc(s))]
+        self.loops.append(loop)
+        body = ([ir.Assign(loop.skip, ir.Const(False), self.loc(s))] if loop.skip else [])
+        test = self.atom(s.test, body)
+        inner = self.block(s.body)
+        body.append(ir.If(test, inner, [self.set_flag(loop.brk, s)], self.loc(s)))
+        self.loops.pop()
+        self.n += 1
+        out.append(ir.While(body, loop.brk, self.loc(s), uid=self.n))
+        return out
+
+    def new_loop(self, s, need_brk: bool) -> _Loop:
+        jumps = _contains_direct(s, _DIRECT_JUMPS, skip_self=True)
+        returns = self.early and any(isinstance(n, ast.Return) for n in ast.walk(s))
+        has_break = _contains_direct(s, (ast.Break,), skip_self=True)
+        brk = self.fresh_flag("exit") if (need_brk or has_break or returns) else None
+        skip = self.fresh_flag("skip") if (jumps or returns) else None
+        return _Loop(brk, skip)
+
+    # ---- expressions ---------------------------------------------------------------------
+    def atom(self, node, out: list):
+        value = self.expr(node, out)
+        if isinstance(value, (ir.Name, ir.Const, ir.Ref)):
+            return value
+        tmp = self.fresh()
+        out.append(ir.Assign(tmp, value, self.loc(node)))
+        return ir.Name(tmp)
+
+    def expr(self, node, out: list):
+        if isinstance(node, _AtomNode):
+            return node.atom
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, (bool, int, float)) or node.value is None:
+                return ir.Const(node.value)
+            raise self.refuse(node, f"the constant {node.value!r}", "use numbers only")
+        if isinstance(node, ast.Name):
+            if node.id in self.locals:
+                return ir.Name(node.id)
+            return self.global_value(node.id, node)
+        if isinstance(node, ast.BinOp):
+            left = self.atom(node.left, out)
+            right = self.atom(node.right, out)
+            return ir.BinOp(ir.BINOPS[type(node.op).__name__], left, right)
+        if isinstance(node, ast.UnaryOp):
+            operand = self.atom(node.operand, out)
+            return ir.UnaryOp(ir.UNARYOPS[type(node.op).__name__], operand)
+        if isinstance(node, ast.Compare):
+            return self.compare(node, out)
+        if isinstance(node, ast.BoolOp):
+            return self.boolop(node, out)
+        if isinstance(node, ast.IfExp):
+            test = self.atom(node.test, out)
+            tmp = self.fresh()
+            body, orelse = [], []
+            body.append(ir.Assign(tmp, self.expr(node.body, body), self.loc(node)))
+            orelse.append(ir.Assign(tmp, self.expr(node.orelse, orelse), self.loc(node)))
+            out.append(ir.If(test, body, orelse, self.loc(node)))
+            return ir.Name(tmp)
+        if isinstance(node, ast.Call):
+            return self.call(node, out)
+        if isinstance(node, ast.Subscript):
+            value = self.array_name(node.value, out)
+            return ir.Index(ir.Name(value), self.index(node.slice, out))
+        if isinstance(node, ast.Attribute):
+            if isinstance(node.value, ast.Name) and node.value.id in self.locals:
+                if node.attr not in ("shape", "size", "ndim", "T", "real", "dtype"):
+                    raise self.refuse(node, f"the attribute .{node.attr}")
+                return ir.Attr(ir.Name(node.value.id), node.attr)
+            obj = self.global_object(node)
+            return self.value_of(obj, node, _dotted(node))
+        if isinstance(node, (ast.Tuple, ast.List)):
+            elts = [self.atom(e, out) for e in node.elts]
+            return ir.TupleExpr(elts) if isinstance(node, ast.Tuple) else ir.ListExpr(elts)
+        raise self.refuse(node, f"the expression `{_unparse(node)}`")
+
+    def compare(self, node: ast.Compare, out: list):
+        if len(node.ops) == 1:
+            left = self.atom(node.left, out)
+            right = self.atom(node.comparators[0], out)
+            return ir.Compare(ir.CMPOPS[type(node.ops[0]).__name__], left, right)
+        parts = []
+        left = node.left
+        for op, right in zip(node.ops, node.comparators):
+            parts.append(ast.copy_location(ast.Compare(left=left, ops=[op], comparators=[right]),
+                                           node))
+            left = right
+        return self.boolop(ast.copy_location(ast.BoolOp(op=ast.And(), values=parts), node), out)
+
+    def boolop(self, node: ast.BoolOp, out: list):
+        """``a and b`` keeps short-circuit evaluation: b is computed only when needed."""
+        tmp = self.fresh()
+        out.append(ir.Assign(tmp, self.expr(node.values[0], out), self.loc(node)))
+        block = out
+        for value in node.values[1:]:
+            inner: list = []
+            inner.append(ir.Assign(tmp, self.expr(value, inner), self.loc(value)))
+            if isinstance(node.op, ast.And):
+                block.append(ir.If(ir.Name(tmp), inner, [], self.loc(value)))
+            else:
+                block.append(ir.If(ir.Name(tmp), [], inner, self.loc(value)))
+            block = inner
+        return ir.Name(tmp)
+
+    def call(self, node: ast.Call, out: list):
+        func = node.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
+                and func.value.id in self.locals:
+            if node.keywords:
+                raise self.refuse(node, f"keyword arguments to .{func.attr}()")
+            args = [self.atom(a, out) for a in node.args]
+            return ir.Method(ir.Name(func.value.id), func.attr, args)
+        obj = self.global_object(func)
+        args = []
+        for a in node.args:
+            if isinstance(a, ast.List):
+                args.append(ir.ListExpr([self.atom(e, out) for e in a.elts]))
+            else:
+                args.append(self.atom(a, out))
+        kwargs = {k.arg: self.atom(k.value, out) for k in node.keywords}
+        if None in kwargs:
+            raise self.refuse(node, "`**kwargs` in a call")
+        fn = function_key(obj)
+        if fn is None and is_user_function(obj):
+            from adtriad.ad_core.source import get_source_function
+            callee = get_source_function(obj)
+            text = f"{naming.PREFIX}_user_{callee.name}_{callee.digest[:8]}"
+            fn = ir.Fn("user", text, obj, callee)
+            self.user_callees[text] = callee
+            if kwargs:
+                raise self.refuse(node, f"keyword arguments in the call to {callee.name}",
+                                  "pass them positionally")
+        elif fn is None and isinstance(obj, type) and issubclass(obj, np.generic):
+            fn = ir.Fn(f"np.{obj.__name__}", f"np.{obj.__name__}", obj)
+        elif fn is None:
+            raise self.refuse(node, f"a call to {_unparse(func)} ({type(obj).__name__})",
+                              "call math/NumPy functions or Python/Numba functions")
+        if fn.key == "range":
+            raise self.refuse(node, "range() outside a for loop")
+        return ir.Call(fn, args, kwargs)
+
+    def array_name(self, node, out: list) -> str:
+        value = self.atom(node, out)
+        if isinstance(value, ir.Name):
+            return value.id
+        if isinstance(value, ir.Ref):
+            tmp = self.fresh()
+            out.append(ir.Assign(tmp, value, self.loc(node)))
+            return tmp
+        raise self.refuse(node, "indexing something that is not an array or tuple")
+
+    def index(self, node, out: list) -> tuple:
+        elts = node.elts if isinstance(node, ast.Tuple) else [node]
+        result = []
+        for e in elts:
+            if isinstance(e, ast.Slice):
+                parts = [None if p is None else self.atom(p, out) for p in (e.lower, e.upper, e.step)]
+                result.append(ir.Slice(*parts))
+            else:
+                result.append(self.atom(e, out))
+        return tuple(result)
+
+    # ---- globals -------------------------------------------------------------------------
+    def global_object(self, node):
+        if isinstance(node, ast.Name):
+            if node.id in self.locals:
+                raise self.refuse(node, f"calling the local variable {node.id!r}")
+            try:
+                return lookup(self.sf.namespace, node.id)
+            except KeyError:
+                raise self.refuse(node, f"the undefined name {node.id!r}") from None
+        if isinstance(node, ast.Attribute):
+            base = self.global_object(node.value)
+            try:
+                return getattr(base, node.attr)
+            except AttributeError:
+                raise self.refuse(node, f"the undefined attribute {_unparse(node)}") from None
+        raise self.refuse(node, f"calling `{_unparse(node)}`")
+
+    def global_value(self, name: str, node):
+        try:
+            obj = lookup(self.sf.namespace, name)
+        except KeyError:
+            raise self.refuse(node, f"the undefined name {name!r}") from None
+        return self.value_of(obj, node, name)
+
+    def value_of(self, obj, node, spelled: str):
+        if isinstance(obj, (bool, np.bool_)):
+            return ir.Const(bool(obj))
+        if isinstance(obj, numbers.Integral):
+            return ir.Const(int(obj))
+        if isinstance(obj, numbers.Real):
+            return ir.Const(float(obj)) if not isinstance(obj, np.floating) else self.bind(obj, spelled)
+        if isinstance(obj, type) and issubclass(obj, np.generic):
+            return ir.Ref(f"np.{obj.__name__}")
+        if isinstance(obj, (np.ndarray, tuple)):
+            return self.bind(obj, spelled)
+        if isinstance(obj, types.ModuleType):
+            raise self.refuse(node, f"the module {spelled} used as a value")
+        raise self.refuse(node, f"the global {spelled!r} of type {type(obj).__name__}",
+                          "pass it as an argument")
+
+    def bind(self, obj, spelled: str) -> ir.Ref:
+        text = f"{naming.PREFIX}_global_{spelled.replace('.', '_')}"
+        self.bindings[text] = obj
+        return ir.Ref(text)
+
+
+def ir_function(sf, params, body, bindings, user_callees) -> NormalFunction:
+    return NormalFunction(sf, params, body, bindings, user_callees)
+
+
+class _AtomNode(ast.expr):
+    """An already-lowered atom standing where the normalizer expects an AST node."""
+
+    def __init__(self, atom):
+        super().__init__()
+        self.atom = atom
+
+
+def _load(target):
+    node = ast.parse(ast.unparse(target), mode="eval").body
+    ast.copy_location(node, target)
+    for sub in ast.walk(node):
+        ast.copy_location(sub, target)
+    return node
+
+
+def _dotted(node) -> str:
+    return ast.unparse(node)
+
+
+def _unparse(node) -> str:
+    try:
+        return ast.unparse(node)
+    except Exception:  # pragma: no cover - defensive
+        return type(node).__name__
+
+
+def _contains_direct(s, kinds, skip_self: bool = False) -> bool:
+    """Does ``s`` contain a ``kinds`` statement not nested inside an inner loop?"""
+    stack = list(ast.iter_child_nodes(s)) if skip_self or isinstance(s, (ast.For, ast.While)) \
+        else [s]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, kinds):
+            return True
+        if isinstance(node, (ast.For, ast.While)):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return False

@@ -1,0 +1,63 @@
+"""Resolve the names a user function reads to what they are: a math/NumPy/builtin function
+(keyed for the derivative rule table), a user function (differentiated recursively), a module,
+a number (inlined) or another global object (bound by reference, never active).
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+import types
+
+import numpy as np
+
+from adtriad.ad_core.ir import Fn
+
+_BUILTINS = {id(getattr(builtins, n)): n for n in
+             ("abs", "min", "max", "float", "int", "len", "range", "bool", "round")}
+
+_NUMPY_NAMES: dict[int, str] = {}
+_MATH_NAMES: dict[int, str] = {id(getattr(math, n)): n for n in dir(math)
+                               if callable(getattr(math, n))}
+
+
+def _numpy_names() -> dict[int, str]:
+    if not _NUMPY_NAMES:
+        for name in sorted(dir(np), key=lambda n: (n.startswith("_"), len(n), n)):
+            obj = getattr(np, name, None)
+            if callable(obj) and id(obj) not in _NUMPY_NAMES:
+                _NUMPY_NAMES[id(obj)] = name
+        for preferred in ("abs", "float32", "float64", "int32", "int64", "power"):
+            _NUMPY_NAMES[id(getattr(np, preferred))] = preferred
+    return _NUMPY_NAMES
+
+
+def function_key(obj) -> Fn | None:
+    """A known library function as an :class:`Fn`, or None."""
+    if id(obj) in _MATH_NAMES and getattr(math, _MATH_NAMES[id(obj)]) is obj:
+        name = _MATH_NAMES[id(obj)]
+        return Fn(f"math.{name}", f"math.{name}", obj)
+    names = _numpy_names()
+    if id(obj) in names and getattr(np, names[id(obj)], None) is obj:
+        name = names[id(obj)]
+        return Fn(f"np.{name}", f"np.{name}", obj)
+    if id(obj) in _BUILTINS and getattr(builtins, _BUILTINS[id(obj)]) is obj:
+        name = _BUILTINS[id(obj)]
+        return Fn(name, name, obj)
+    return None
+
+
+def is_user_function(obj) -> bool:
+    """A Python function or a Numba dispatcher whose Python source we can transform."""
+    if isinstance(obj, types.FunctionType):
+        return True
+    return isinstance(getattr(obj, "py_func", None), types.FunctionType)
+
+
+def lookup(namespace: dict, name: str):
+    """The object ``name`` denotes in the function's namespace (globals, closure, builtins)."""
+    if name in namespace:
+        return namespace[name]
+    if hasattr(builtins, name):
+        return getattr(builtins, name)
+    raise KeyError(name)

@@ -1,0 +1,569 @@
+"""Reverse mode: an augmented forward sweep that records what the reverse sweep needs, and
+the adjoint sweep that walks the program backwards.
+
+Contract: :func:`generate` returns two function sources for a Spec:
+
+* ``AUG(params..., tape_f, tape_nf, tape_i, tape_ni) -> (result, tape...)`` runs the primal
+  and pushes onto the tape: the old value of every variable the adjoint sweep reads before it
+  is overwritten, the old value of every array element so overwritten, the decision of every
+  branch, the trip count (and start/step) of every loop, and finally the values of the local
+  variables the adjoint sweep starts from.
+* ``ADJ(params..., adjoint arrays of active array params..., seed, tape...)`` pops the tape
+  in reverse order, restoring each variable before the statement that assigned it is
+  reversed ("restore" model: when a statement is reversed every variable holds the value it
+  had right after that statement ran). Adjoints of arrays are accumulated with ``+=``; a
+  stored element's adjoint is read and zeroed. It returns the adjoints of the active scalar
+  parameters followed by the tape fill counts.
+
+Which variables are pushed is decided by what the adjoint code reads (two passes); reads of
+array elements that are never written are recomputed instead of taped.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from adtriad.ad_core import derivatives, ir, naming
+from adtriad.ad_core.emit import Emitter, elementwise_key, no_rule, partials, scale, zero_of
+from adtriad.ad_core.errors import ADError
+from adtriad.ad_core.typeinfer import is_array, is_float
+
+TF, NF, TI, NI = naming.TAPE
+G = naming.GRAD
+
+
+def generate(spec, builder) -> tuple[str, str]:
+    probe = _Reverse(spec, builder, needed=set())
+    probe.adjoint_body()
+    needed = probe.reads & probe.program_vars
+    gen = _Reverse(spec, builder, needed=needed)
+    code = gen.augmented(), gen.adjoint()
+    spec.restored = {p for p in spec.nf.params if gen.kind(p) == "array" and
+                     ((p in gen.stored and gen.store_pushes(p)) or p in gen.call_arrays)}
+    return code
+
+
+class _Reverse:
+    def __init__(self, spec, builder, needed: set):
+        self.spec = spec
+        self.nf = spec.nf
+        self.ti = spec.ti
+        self.active = spec.active
+        self.builder = builder
+        self.N = needed
+        self.reads: set[str] = set()
+        self.body = self.nf.body[:-1]
+        self.ret = self.nf.body[-1]
+        self.assign_count: dict[str, int] = {}
+        self.stored: set[str] = set()
+        self.for_vars: set[str] = set()
+        for s in ir.walk(self.nf.body):
+            if isinstance(s, ir.Assign):
+                self.assign_count[s.target] = self.assign_count.get(s.target, 0) + 1
+            elif isinstance(s, ir.For):
+                self.for_vars.add(s.var)
+            elif isinstance(s, ir.Store):
+                self.stored.add(s.target)
+        self.program_vars = set(self.nf.params) | set(self.assign_count) | self.for_vars
+        self.call_arrays = {a.id for s in ir.walk(self.nf.body)
+                            for c in _calls(s) for a in c.args
+                            if isinstance(a, ir.Name) and is_array(self.ti.of(a.id))}
+        self.recompute: dict[str, ir.Assign] = {}
+        self._find_recomputable(self.body)
+        self._work: dict[int, bool] = {}
+        self._check_arrays()
+
+    # ---- decisions shared by both sweeps --------------------------------------------------
+    def kind(self, name: str) -> str:
+        t = self.ti.of(name)
+        if is_array(t):
+            return "array"
+        return "float" if is_float(t) else "int"
+
+    def pushes(self, name: str) -> bool:
+        """Is the old value of scalar ``name`` taped when it is assigned?"""
+        return (name in self.N and name not in self.recompute and self.kind(name) != "array")
+
+    def store_pushes(self, array: str) -> bool:
+        return array in self.N or (self.spec.is_callee and array in self.nf.params)
+
+    def call_differentiated(self, call) -> bool:
+        return call.fn.key == "user" and any(
+            isinstance(a, ir.Name) and (a.id in self.active or
+                                        (a.id in self.N and self.kind(a.id) == "array"))
+            for a in call.args)
+
+    def work(self, s) -> bool:
+        key = id(s)
+        if key not in self._work:
+            self._work[key] = self._has_work(s)
+        return self._work[key]
+
+    def _has_work(self, s) -> bool:
+        if isinstance(s, ir.Assign):
+            if isinstance(s.value, ir.Call) and self.call_differentiated(s.value):
+                return True
+            return s.target in self.active or self.pushes(s.target)
+        if isinstance(s, ir.Store):
+            return s.target in self.active or self.store_pushes(s.target)
+        if isinstance(s, ir.ExprStmt):
+            return self.call_differentiated(s.value)
+        if isinstance(s, ir.If):
+            return any(self.work(x) for x in s.body + s.orelse)
+        if isinstance(s, (ir.For, ir.While)):
+            return any(self.work(x) for x in s.body)
+        return False
+
+    def _check_arrays(self) -> None:
+        """Local arrays the adjoint needs must be created once, outside loops and branches."""
+        top = {s.target for s in self.body if isinstance(s, ir.Assign)}
+        for name, count in self.assign_count.items():
+            if self.kind(name) == "array" and (name in self.active or name in self.N):
+                if name in self.nf.params or count > 1 or name not in top:
+                    loc = next(s.loc for s in ir.walk(self.nf.body)
+                               if isinstance(s, ir.Assign) and s.target == name)
+                    raise ADError(
+                        f"{loc}: reverse mode needs the array {name!r} to be created exactly "
+                        "once, outside loops and branches; create it once before the loop and "
+                        "write into its elements")
+
+    def _find_recomputable(self, stmts) -> None:
+        """Temporaries ``t = a[i]`` of arrays never written, used only later in the same block."""
+        for k, s in enumerate(stmts):
+            for child in _children(s):
+                self._find_recomputable(child)
+            if not (isinstance(s, ir.Assign) and s.target.startswith(naming.PREFIX + "_t")
+                    and isinstance(s.value, ir.Index) and self.assign_count.get(s.target) == 1):
+                continue
+            array = s.value.value.id
+            if array in self.stored or array in self.call_arrays or \
+                    any(isinstance(i, ir.Slice) for i in s.value.index):
+                continue
+            if self.kind(s.target) == "array":
+                continue
+            idx_names = {i.id for i in s.value.index if isinstance(i, ir.Name)}
+            later = stmts[k + 1:]
+            uses = [j for j, x in enumerate(later) if s.target in _names_in(x)]
+            total = sum(1 for x in ir.walk(self.nf.body) if s.target in _direct_names(x))
+            nested_ok = all(s.target in _direct_names(later[j]) for j in uses)
+            if not uses or total != len(uses) or not nested_ok:
+                continue
+            between = later[:uses[-1]]
+            if idx_names & _assigned_in(between):
+                continue
+            self.recompute[s.target] = s
+
+    def read(self, text: str) -> str:
+        for node in ast.walk(ast.parse(text, mode="exec")):
+            if isinstance(node, ast.Name):
+                self.reads.add(node.id)
+        return text
+
+    # ---- augmented forward sweep ----------------------------------------------------------
+    def augmented(self) -> str:
+        out = self.out = Emitter()
+        params = self.nf.params + [TF, NF, TI, NI]
+        head = f"def {self.spec.aug_name}({', '.join(params)}):"
+        self.init_locals()
+        self.aug_block(self.body)
+        for name in self.final_locals():
+            if self.kind(name) == "array":
+                out(f"{TF}, {NF}, {TI}, {NI} = _push_array({TF}, {NF}, {TI}, {NI}, {name})")
+            else:
+                self.push(name)
+        value = "None" if self.ret.value is None else ir.atom_src(self.ret.value)
+        out(f"return {value}, {TF}, {NF}, {TI}, {NI}", self.ret.loc)
+        return "\n".join([head] + out.lines)
+
+    def init_locals(self) -> None:
+        for name in sorted(self.N):
+            if name in self.nf.params or self.kind(name) == "array":
+                continue
+            self.out(f"{name} = {zero_of(self.ti.of(name))}")
+
+    def final_locals(self) -> list[str]:
+        """Locals the adjoint sweep starts from, in push order."""
+        names = [n for n in sorted(self.N) if n in self.program_vars and n not in self.recompute
+                 and (n not in self.nf.params or self.assign_count.get(n) or n in self.for_vars)
+                 and self.kind(n) != "array"]
+        arrays = [s.target for s in self.body if isinstance(s, ir.Assign)
+                  and self.kind(s.target) == "array" and s.target not in self.nf.params
+                  and (s.target in self.N or s.target in self.active)]
+        return names + arrays
+
+    def push(self, name: str, value: str | None = None) -> None:
+        value = name if value is None else value
+        if self.kind(name) == "float":
+            self.out(f"{TF}, {NF} = _push_f({TF}, {NF}, {value})")
+        else:
+            self.out(f"{TI}, {NI} = _push_i({TI}, {NI}, {value})")
+
+    def aug_block(self, stmts) -> None:
+        for s in stmts:
+            self.aug_stmt(s)
+
+    def aug_stmt(self, s) -> None:
+        out = self.out
+        if isinstance(s, ir.Assign):
+            if s.inplace and self.kind(s.target) == "array":
+                raise ADError(f"{s.loc}: in-place `{s.target} op= ...` on an array is not "
+                              "supported yet; write a loop over its elements")
+            if self.pushes(s.target):
+                self.push(s.target)
+            if isinstance(s.value, ir.Call) and self.call_differentiated(s.value):
+                callee = self.builder.request(s.value, self.spec, "reverse")
+                args = ", ".join([ir.atom_src(a) for a in s.value.args] + [TF, NF, TI, NI])
+                out(f"{s.target}, {TF}, {NF}, {TI}, {NI} = {callee.aug_name}({args})", s.loc)
+            else:
+                out(f"{s.target} = {ir.expr_src(s.value)}", s.loc)
+        elif isinstance(s, ir.Store):
+            idx = ir.index_src(s.index)
+            if s.target in self.active and any(isinstance(i, ir.Slice) for i in s.index):
+                raise ADError(f"{s.loc}: reverse mode does not support slice assignment to the "
+                              f"active array {s.target!r} yet; assign its elements in a loop")
+            if self.store_pushes(s.target):
+                stack = "f" if self.elem_is_float(s.target) else "i"
+                tape, count = (TF, NF) if stack == "f" else (TI, NI)
+                out(f"{tape}, {count} = _push_{stack}({tape}, {count}, {s.target}[{idx}])")
+            out(f"{s.target}[{idx}] = {ir.atom_src(s.value)}", s.loc)
+        elif isinstance(s, ir.ExprStmt):
+            if self.call_differentiated(s.value):
+                callee = self.builder.request(s.value, self.spec, "reverse")
+                args = ", ".join([ir.atom_src(a) for a in s.value.args] + [TF, NF, TI, NI])
+                out(f"{naming.PREFIX}_unused, {TF}, {NF}, {TI}, {NI} = {callee.aug_name}({args})",
+                    s.loc)
+            else:
+                out(ir.expr_src(s.value), s.loc)
+        elif isinstance(s, ir.If):
+            record = self.work(s)
+            out(f"if {ir.atom_src(s.test)}:", s.loc)
+            with out.indent():
+                self.aug_block(s.body)
+                if record:
+                    out(f"{TI}, {NI} = _push_i({TI}, {NI}, 1)")
+            if s.orelse or record:
+                out("else:")
+                with out.indent():
+                    self.aug_block(s.orelse)
+                    if record:
+                        out(f"{TI}, {NI} = _push_i({TI}, {NI}, 0)")
+        elif isinstance(s, ir.For):
+            record = self.work(s)
+            trips = naming.counter(s.uid)
+            if record:
+                if s.var in self.N:
+                    self.push(s.var)
+                out(f"{trips} = 0")
+            rng = f"range({ir.atom_src(s.start)}, {ir.atom_src(s.stop)}, {ir.atom_src(s.step)})"
+            out(f"for {s.var} in {rng}:", s.loc)
+            with out.indent():
+                if record:
+                    out(f"{trips} += 1")
+                self.aug_block(s.body)
+                if s.exit_flag:
+                    out(f"if {s.exit_flag}:")
+                    out("    break")
+            if record:
+                for bound in (s.start, s.step):
+                    if not isinstance(bound, ir.Const):
+                        out(f"{TI}, {NI} = _push_i({TI}, {NI}, {ir.atom_src(bound)})")
+                out(f"{TI}, {NI} = _push_i({TI}, {NI}, {trips})")
+        elif isinstance(s, ir.While):
+            record = self.work(s)
+            trips = naming.counter(s.uid)
+            if record:
+                out(f"{trips} = 0")
+            out("while True:", s.loc)
+            with out.indent():
+                if record:
+                    out(f"{trips} += 1")
+                self.aug_block(s.body)
+                out(f"if {s.exit_flag}:")
+                out("    break")
+            if record:
+                out(f"{TI}, {NI} = _push_i({TI}, {NI}, {trips})")
+        elif isinstance(s, ir.Return):  # pragma: no cover - only the final Return remains
+            raise TypeError("unexpected return")
+
+    def elem_is_float(self, array: str) -> bool:
+        t = self.ti.of(array)
+        return is_float(t.dtype)
+
+    # ---- adjoint sweep --------------------------------------------------------------------
+    def adjoint(self) -> str:
+        body = self.adjoint_body()
+        params = (self.nf.params + [naming.adjoint(p) for p in self.spec.active_array_params]
+                  + [naming.SEED, TF, NF, TI, NI])
+        head = f"def {self.spec.adj_name}({', '.join(params)}):"
+        results = [naming.adjoint(p) for p in self.spec.active_scalar_params] + [NF, NI]
+        body.append(f"    return ({', '.join(results)},)")
+        return "\n".join([head] + body)
+
+    def adjoint_body(self) -> list[str]:
+        out = self.out = Emitter()
+        for name in sorted(self.active):
+            if self.kind(name) == "float":
+                out(f"{naming.adjoint(name)} = {zero_of(self.ti.of(name))}")
+        for name in reversed(self.final_locals()):
+            if self.kind(name) == "array":
+                self.pop_array(name)
+            else:
+                self.pop(name)
+        for s in self.body:  # adjoints of local arrays, in creation order (aliases are views)
+            if isinstance(s, ir.Assign) and s.target in self.active and \
+                    self.kind(s.target) == "array" and s.target not in self.nf.params:
+                bar = naming.adjoint(s.target)
+                v = s.value
+                if isinstance(v, ir.Name) and v.id in self.active:
+                    out(f"{bar} = {naming.adjoint(v.id)}")
+                elif isinstance(v, ir.Attr) and v.attr == "T":
+                    out(f"{bar} = {naming.adjoint(v.value.id)}.T")
+                elif isinstance(v, ir.Index):
+                    raise ADError(f"{s.loc}: reverse mode does not support slices of the active "
+                                  f"array {v.value.id!r} yet; index its elements in a loop")
+                else:
+                    out(f"{bar} = np.zeros_like({s.target})")
+        r = self.ret.value
+        if isinstance(r, ir.Name) and r.id in self.active:
+            if self.kind(r.id) == "array":
+                raise ADError(f"{self.ret.loc}: reverse mode needs a scalar result, but "
+                              f"{self.nf.name} returns an array; write it into an output "
+                              "argument annotated Duplicated instead")
+            out(self.read(f"{naming.adjoint(r.id)} += {naming.SEED}"), self.ret.loc)
+        self.adj_block(self.body)
+        return out.lines
+
+    def pop(self, name: str) -> None:
+        kind = self.kind(name)
+        if kind == "float":
+            self.out(f"{NF} -= 1")
+            t = self.ti.of(name)
+            cast = f"np.{t.name}" if t.name != "float64" else ""
+            self.out(f"{name} = {cast}({TF}[{NF}])" if cast else f"{name} = {TF}[{NF}]")
+        else:
+            self.out(f"{NI} -= 1")
+            t = self.ti.of(name)
+            if t is not None and t.name == "bool":
+                self.out(f"{name} = {TI}[{NI}] != 0")
+            else:
+                self.out(f"{name} = {TI}[{NI}]")
+
+    def pop_array(self, name: str) -> None:
+        t = self.ti.of(name)
+        out = self.out
+        dims = ", ".join(f"{TI}[{NI} + {d}]" for d in range(t.ndim))
+        shape = naming.PREFIX + "_shape"
+        size = naming.PREFIX + "_size"
+        out(f"{NI} -= {t.ndim}")
+        out(f"{shape} = ({dims},)")
+        out(f"{size} = 1")
+        for d in range(t.ndim):
+            out(f"{size} *= {shape}[{d}]")
+        stack = TF if is_float(t.dtype) else TI
+        count = NF if stack == TF else NI
+        out(f"{count} -= {size}")
+        out(f"{name} = {stack}[{count}:{count} + {size}].astype(np.{t.dtype.name})"
+            f".reshape({shape})")
+
+    def adj_block(self, stmts) -> None:
+        recomputed: set[str] = set()
+        for s in reversed(stmts):
+            if not self.work(s):
+                continue
+            for name in _names_in(s):
+                if name in self.recompute and name not in recomputed:
+                    d = self.recompute[name]
+                    self.out(self.read(f"{name} = {ir.expr_src(d.value)}"), d.loc)
+                    recomputed.add(name)
+            self.adj_stmt(s)
+
+    def adj_stmt(self, s) -> None:
+        out = self.out
+        if isinstance(s, ir.Assign):
+            self.adj_assign(s)
+        elif isinstance(s, ir.Store):
+            idx = ir.index_src(s.index)
+            if s.target in self.active:
+                bar = naming.adjoint(s.target)
+                out(self.read(f"{G} = {bar}[{idx}]"), s.loc)
+                out(f"{bar}[{idx}] = 0.0", s.loc)
+                if isinstance(s.value, ir.Name) and s.value.id in self.active:
+                    out(f"{naming.adjoint(s.value.id)} += {G}", s.loc)
+            if self.store_pushes(s.target):
+                if self.elem_is_float(s.target):
+                    out(f"{NF} -= 1")
+                    out(self.read(f"{s.target}[{idx}] = {TF}[{NF}]"), s.loc)
+                else:
+                    out(f"{NI} -= 1")
+                    out(self.read(f"{s.target}[{idx}] = {TI}[{NI}]"), s.loc)
+        elif isinstance(s, ir.ExprStmt):
+            self.adj_call(s.value, None, "0.0", s.loc)
+        elif isinstance(s, ir.If):
+            out(f"{NI} -= 1")
+            out(f"if {TI}[{NI}] != 0:", s.loc)
+            with out.indent():
+                self.adj_block(s.body)
+            out("else:")
+            with out.indent():
+                self.adj_block(s.orelse)
+        elif isinstance(s, ir.For):
+            trips, k = naming.counter(s.uid), naming.rev_index(s.uid)
+            out(f"{NI} -= 1")
+            out(f"{trips} = {TI}[{NI}]")
+            bounds = {}
+            for label, bound in (("step", s.step), ("start", s.start)):
+                if isinstance(bound, ir.Const):
+                    bounds[label] = repr(bound.value)
+                else:
+                    name = naming.loop_step(s.uid) if label == "step" else naming.loop_start(s.uid)
+                    out(f"{NI} -= 1")
+                    out(f"{name} = {TI}[{NI}]")
+                    bounds[label] = name
+            out(f"for {k} in range({trips} - 1, -1, -1):", s.loc)
+            with out.indent():
+                out(f"{s.var} = {bounds['start']} + {k} * {bounds['step']}")
+                self.adj_block(s.body)
+            if s.var in self.N:
+                self.pop(s.var)
+        elif isinstance(s, ir.While):
+            trips, k = naming.counter(s.uid), naming.rev_index(s.uid)
+            out(f"{NI} -= 1")
+            out(f"{trips} = {TI}[{NI}]")
+            out(f"for {k} in range({trips}):", s.loc)
+            with out.indent():
+                self.adj_block(s.body)
+
+    def adj_assign(self, s: ir.Assign) -> None:
+        out, t, e = self.out, s.target, s.value
+        is_call = isinstance(e, ir.Call) and self.call_differentiated(e)
+        if t in self.active and self.kind(t) == "float":
+            bar = naming.adjoint(t)
+            out(f"{G} = {bar}", s.loc)
+            out(f"{bar} = {zero_of(self.ti.of(t))}", s.loc)
+            g = G
+        elif t in self.active:
+            g = naming.adjoint(t)
+        else:
+            g = None
+        if is_call:
+            self.adj_call(e, t, g or "0.0", s.loc)
+        elif g is not None:
+            self.contributions(s, g)
+        if self.pushes(t):
+            self.pop(t)
+
+    def contributions(self, s: ir.Assign, g: str) -> None:
+        out, t, e = self.out, s.target, s.value
+        act = self.active
+        if not any(n in act for n in ir.expr_names(e)):
+            return
+        if isinstance(e, ir.Name):
+            if self.kind(t) != "array":
+                out(self.read(f"{naming.adjoint(e.id)} += {g}"), s.loc)
+        elif isinstance(e, ir.Index):
+            if any(isinstance(i, ir.Slice) for i in e.index) or self.kind(t) == "array":
+                raise ADError(f"{s.loc}: reverse mode does not support slices of the active "
+                              f"array {e.value.id!r} yet; index its elements in a loop")
+            out(self.read(f"{naming.adjoint(e.value.id)}[{ir.index_src(e.index)}] += {g}"), s.loc)
+        elif isinstance(e, ir.Attr) and e.attr == "T":
+            pass  # the adjoint of a transpose view is a view of the adjoint
+        elif isinstance(e, ir.Method) and e.method in derivatives.METHODS_LINEAR and not e.args:
+            out(self.read(f"{naming.adjoint(e.obj.id)} += {g}"), s.loc)
+        elif isinstance(e, ir.Call) and e.fn.key in derivatives.CREATION:
+            pass
+        elif isinstance(e, ir.Call) and e.fn.key in derivatives.LINEAR:
+            self.linear(e, g, s.loc)
+        elif elementwise_key(e) is not None:
+            result_array = self.kind(t) == "array"
+            for name, p in partials(e, t, self.ti, act, s.loc):
+                term = scale(g, p)
+                if result_array and self.kind(name) != "array":
+                    term = f"np.sum({term})"
+                out(self.read(f"{naming.adjoint(name)} += {term}"), s.loc)
+        else:
+            raise no_rule(e, s.loc)
+
+    def linear(self, e: ir.Call, g: str, loc) -> None:
+        out = self.out
+        if e.kwargs:
+            raise ADError(f"{loc}: reverse mode does not support `{ir.expr_src(e)}` with keyword "
+                          "arguments yet; reduce over the whole array or write a loop")
+        if e.fn.key == "np.array":
+            for k, a in enumerate(e.args[0].elts):
+                if isinstance(a, ir.Name) and a.id in self.active:
+                    out(self.read(f"{naming.adjoint(a.id)} += {g}[{k}]"), loc)
+            return
+        (a,) = e.args
+        if not (isinstance(a, ir.Name) and a.id in self.active):
+            return
+        if e.fn.key == "np.mean":
+            out(self.read(f"{naming.adjoint(a.id)} += {g} / {a.id}.size"), loc)
+        else:
+            out(self.read(f"{naming.adjoint(a.id)} += {g}"), loc)
+
+    def adj_call(self, call, target, g: str, loc) -> None:
+        if not self.call_differentiated(call):
+            return
+        callee = self.builder.request(call, self.spec, "reverse")
+        args = [ir.atom_src(a) for a in call.args]
+        bars = [naming.adjoint(a.id) for a, act, arr in
+                zip(call.args, callee.active_mask, callee.array_mask) if act and arr]
+        results = [f"{naming.PREFIX}_r{k}" for k, (act, arr) in
+                   enumerate(zip(callee.active_mask, callee.array_mask)) if act and not arr]
+        text = f"{callee.adj_name}({', '.join(args + bars + [g, TF, NF, TI, NI])})"
+        self.out(self.read(f"{', '.join(results + [NF, NI])} = {text}"), loc)
+        scalar_args = [a for a, act, arr in zip(call.args, callee.active_mask, callee.array_mask)
+                       if act and not arr]
+        for r, a in zip(results, scalar_args):
+            self.out(f"{naming.adjoint(a.id)} += {r}", loc)
+
+
+def _children(s):
+    if isinstance(s, ir.If):
+        return [s.body, s.orelse]
+    if isinstance(s, (ir.For, ir.While)):
+        return [s.body]
+    return []
+
+
+def _calls(s):
+    if isinstance(s, ir.Assign) and isinstance(s.value, ir.Call) and s.value.fn.key == "user":
+        return [s.value]
+    if isinstance(s, ir.ExprStmt) and s.value.fn.key == "user":
+        return [s.value]
+    return []
+
+
+def _direct_names(s) -> set[str]:
+    """Names a single statement reads itself (not its nested statements)."""
+    if isinstance(s, ir.Assign):
+        return set(ir.expr_names(s.value))
+    if isinstance(s, ir.Store):
+        return {s.target} | set(ir.expr_names(ir.TupleExpr(list(s.index)))) | \
+            set(ir.expr_names(s.value))
+    if isinstance(s, ir.ExprStmt):
+        return set(ir.expr_names(s.value))
+    if isinstance(s, ir.If):
+        return set(ir.expr_names(s.test))
+    if isinstance(s, ir.For):
+        return set(ir.expr_names(ir.TupleExpr([s.start, s.stop, s.step])))
+    if isinstance(s, ir.Return) and s.value is not None:
+        return set(ir.expr_names(s.value))
+    return set()
+
+
+def _names_in(s) -> set[str]:
+    names = set()
+    for x in ir.walk([s]):
+        names |= _direct_names(x)
+    return names
+
+
+def _assigned_in(stmts) -> set[str]:
+    out = set()
+    for x in ir.walk(stmts):
+        if isinstance(x, ir.Assign):
+            out.add(x.target)
+        elif isinstance(x, ir.For):
+            out.add(x.var)
+    return out

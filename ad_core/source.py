@@ -1,0 +1,157 @@
+"""Find a function's source and environment: a ``def``, nested ``def``, ``lambda`` or Numba
+dispatcher becomes a :class:`SourceFunction` holding its ``ast.FunctionDef`` (line numbers as in
+the file), the file name, and the names it can see (globals and closure cells).
+
+Functions without source (builtins, ``exec``-made code, C extensions) are refused with an
+:class:`~adtriad.ad_core.errors.ADError` that says what to do.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import inspect
+import textwrap
+import types
+from dataclasses import dataclass, field
+
+from adtriad.ad_core.errors import ADError
+
+
+@dataclass(eq=False)
+class SourceFunction:
+    """A user function ready for transformation."""
+
+    func: types.FunctionType
+    tree: ast.FunctionDef
+    filename: str
+    namespace: dict = field(repr=False)
+    text: str = field(repr=False, default="")
+
+    @property
+    def name(self) -> str:
+        return self.tree.name
+
+    @property
+    def digest(self) -> str:
+        """Hash of the source text: part of every cache key."""
+        ident = f"{self.func.__module__}:{self.func.__qualname__}:{self.filename}\n{self.text}"
+        return hashlib.sha256(ident.encode()).hexdigest()[:16]
+
+
+def python_function(func) -> types.FunctionType:
+    """The Python function behind a plain function or a Numba (CPU or CUDA) dispatcher."""
+    inner = getattr(func, "py_func", None)
+    if isinstance(inner, types.FunctionType):
+        return inner
+    if isinstance(func, types.FunctionType):
+        return func
+    raise ADError(
+        f"cannot differentiate {func!r}: it is not a Python function or a Numba dispatcher. "
+        "Pass a `def`, a `lambda`, a numba.njit function or a numba.cuda kernel/device function.")
+
+
+_CACHE: dict[types.FunctionType, SourceFunction] = {}
+
+
+def get_source_function(func) -> SourceFunction:
+    """Parse ``func`` (cached per function object)."""
+    py = python_function(func)
+    found = _CACHE.get(py)
+    if found is None:
+        found = _CACHE[py] = _parse(py)
+    return found
+
+
+def _parse(py: types.FunctionType) -> SourceFunction:
+    filename = py.__code__.co_filename
+    try:
+        lines, start = inspect.getsourcelines(py)
+    except (OSError, TypeError) as exc:
+        raise ADError(
+            f"cannot differentiate {py.__qualname__}: its source is not available ({exc}). "
+            "Define it in a .py file (not with exec/eval or in an interactive prompt without "
+            "a file) so that its source can be read.") from None
+    start = max(start, 1)
+    text = textwrap.dedent("".join(lines))
+    indent = len(lines[0]) - len(lines[0].lstrip())
+    if py.__name__ == "<lambda>":
+        tree = _lambda_tree(py, text, filename, start, indent)
+    else:
+        module = _parse_text(text, filename, py)
+        tree = next((n for n in module.body if isinstance(n, ast.FunctionDef)), None)
+        if tree is None:
+            raise ADError(f"{filename}:{start}: no `def {py.__name__}` found in its source")
+        ast.increment_lineno(module, start - 1)
+        _shift_cols(module, indent)
+        tree.decorator_list = []
+    namespace = dict(py.__globals__)
+    if py.__closure__:
+        for name, cell in zip(py.__code__.co_freevars, py.__closure__):
+            try:
+                namespace[name] = cell.cell_contents
+            except ValueError:
+                raise ADError(f"{filename}:{start}: closure variable {name!r} of "
+                              f"{py.__qualname__} is not yet assigned") from None
+    return SourceFunction(py, tree, filename, namespace, text)
+
+
+def _parse_text(text: str, filename: str, py) -> ast.Module:
+    try:
+        return ast.parse(text, filename)
+    except SyntaxError:
+        pass
+    # A lambda inside a larger expression spanning lines: parse the first line as best we can.
+    raise ADError(f"{filename}: could not parse the source of {py.__qualname__}; "
+                  "define it as a plain `def` in a .py file")
+
+
+def _shift_cols(tree: ast.AST, indent: int) -> None:
+    for node in ast.walk(tree):
+        if hasattr(node, "col_offset"):
+            node.col_offset += indent
+
+
+def _lambda_tree(py, text: str, filename: str, start: int, indent: int) -> ast.FunctionDef:
+    """Cut the lambda out of its line(s) and turn it into an equivalent ``def``."""
+    candidates = _lambda_candidates(text)
+    if not candidates:
+        raise ADError(f"{filename}:{start}: could not find the source of this lambda; "
+                      "define it as a one-line lambda or a `def`")
+    match = None
+    for node in candidates:
+        code = compile(ast.Expression(body=node), filename, "eval").co_consts[0]
+        if isinstance(code, types.CodeType) and code.co_code == py.__code__.co_code \
+                and code.co_varnames == py.__code__.co_varnames:
+            match = node
+            break
+    if match is None:
+        if len(candidates) == 1:
+            match = candidates[0]
+        else:
+            raise ADError(f"{filename}:{start}: several lambdas on this line; give the one to "
+                          "differentiate its own line or make it a `def`")
+    fdef = ast.FunctionDef(name="lambda_", args=match.args,
+                           body=[ast.Return(value=match.body)], decorator_list=[],
+                           returns=None, type_params=[])
+    ast.copy_location(fdef, match)
+    ast.copy_location(fdef.body[0], match.body)
+    module = ast.Module(body=[fdef], type_ignores=[])
+    ast.fix_missing_locations(module)
+    ast.increment_lineno(module, start - 1)
+    _shift_cols(module, indent)
+    return fdef
+
+
+def _lambda_candidates(text: str) -> list[ast.Lambda]:
+    """All lambda nodes in the text, trimming trailing lines until it parses."""
+    lines = text.splitlines()
+    for end in range(len(lines), 0, -1):
+        chunk = "\n".join(lines[:end]).strip()
+        for attempt in (chunk, chunk.rstrip(",);"), "(" + chunk.rstrip(",") + ")"):
+            try:
+                tree = ast.parse(attempt)
+            except SyntaxError:
+                continue
+            return [n for n in ast.walk(tree) if isinstance(n, ast.Lambda)]
+    return []

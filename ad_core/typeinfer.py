@@ -1,0 +1,111 @@
+"""Numba's own type inference, run on the normalized primal, gives every variable a type.
+
+Contract: :func:`infer` returns a :class:`TypeInfo` with the Numba type of each name (SSA
+versions merged) and the return type, or raises :class:`ADError` carrying Numba's message and
+the user's ``file:line`` when Numba cannot compile the function. No machine code is generated.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from numba.core import compiler, errors as nb_errors, typed_passes, types
+from numba.core.registry import cpu_target
+
+from adtriad.ad_core import ir
+from adtriad.ad_core.errors import ADError
+from adtriad.ad_core.normalize import NormalFunction
+
+_JITTED: dict = {}
+
+
+def jitted(func):
+    """The Numba CPU dispatcher for a user function (its own when it already is one)."""
+    if isinstance(func, numba.core.registry.CPUDispatcher):
+        return func
+    py = getattr(func, "py_func", func)
+    if py not in _JITTED:
+        _JITTED[py] = numba.njit(py)
+    return _JITTED[py]
+
+
+@dataclass
+class TypeInfo:
+    types: dict
+    restype: object
+
+    def of(self, name: str):
+        return self.types.get(name)
+
+
+def is_float(t) -> bool:
+    return isinstance(types.unliteral(t), types.Float)
+
+
+def is_float_array(t) -> bool:
+    return isinstance(t, types.Array) and isinstance(t.dtype, types.Float)
+
+
+def is_array(t) -> bool:
+    return isinstance(t, types.Array)
+
+
+def differentiable(t) -> bool:
+    """Can a value of this type carry a derivative?"""
+    return is_float(t) or is_float_array(t)
+
+
+def primal_source(nf: NormalFunction) -> tuple[str, dict]:
+    """Python source of the normalized primal and the namespace it needs."""
+    lines = [f"def {nf.name}({', '.join(nf.params)}):"] + ir.to_source(nf.body, stamp=True)
+    namespace = {"np": np, "math": math, **nf.bindings}
+    for text, callee in nf.user_callees.items():
+        namespace[text] = jitted(callee.func)
+    return "\n".join(lines) + "\n", namespace
+
+
+def infer(nf: NormalFunction, argtypes: tuple) -> TypeInfo:
+    src, namespace = primal_source(nf)
+    filename = f"<adtriad-primal {nf.name}>"
+    exec(compile(src, filename, "exec"), namespace)
+    func = namespace[nf.name]
+    tc, tg = cpu_target.typing_context, cpu_target.target_context
+    tc.refresh()
+    tg.refresh()
+    try:
+        func_ir = compiler.run_frontend(func)
+        result = typed_passes.type_inference_stage(tc, tg, func_ir, argtypes, None)
+    except nb_errors.NumbaError as exc:
+        raise ADError(_explain(exc, src, nf)) from None
+    merged: dict = {}
+    for name, t in result.typemap.items():
+        if name.startswith("$"):
+            continue
+        base = re.sub(r"\.\d+$", "", name.removeprefix("arg."))
+        t = types.unliteral(t)
+        if base in merged and merged[base] != t:
+            unified = tc.unify_pairs(merged[base], t)
+            merged[base] = unified if unified is not None else merged[base]
+        else:
+            merged[base] = t
+    return TypeInfo(merged, types.unliteral(result.return_type))
+
+
+def _explain(exc, src: str, nf: NormalFunction) -> str:
+    """Numba's error, summarised, pointing at the user's line."""
+    text = str(exc)
+    where = nf.source.filename
+    match = re.search(r'File "<adtriad-primal [^>]*>", line (\d+)', text)
+    if match:
+        line = src.splitlines()[int(match.group(1)) - 1]
+        stamp = re.search(r"# (.+:\d+)$", line)
+        if stamp:
+            where = stamp.group(1)
+    first = next((ln.strip() for ln in text.splitlines() if ln.strip()
+                  and not ln.startswith(("During:", "File"))), text)
+    return (f"{where}: Numba cannot compile {nf.name}: {first[:400]}. "
+            "Rewrite that line in the nopython subset Numba supports.")
