@@ -14,9 +14,10 @@ INITIAL_CAPACITY = 1024
 
 
 @njit(cache=True)
-def new_tape():
-    return (np.empty(INITIAL_CAPACITY, np.float64), 0,
-            np.empty(INITIAL_CAPACITY, np.int64), 0)
+def new_tape(capacity_f, capacity_i):
+    """Empty stacks; callers pass the sizes the previous run needed to avoid regrowth."""
+    return (np.empty(max(capacity_f, INITIAL_CAPACITY), np.float64), 0,
+            np.empty(max(capacity_i, INITIAL_CAPACITY), np.int64), 0)
 
 
 @njit(cache=True)
@@ -27,7 +28,7 @@ def _grow(stack, need):
     return bigger
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def push_f(tf, nf, value):
     if nf >= tf.shape[0]:
         tf = _grow(tf, nf + 1)
@@ -35,7 +36,7 @@ def push_f(tf, nf, value):
     return tf, nf + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def push_i(ti, ni, value):
     if ni >= ti.shape[0]:
         ti = _grow(ti, ni + 1)

@@ -236,8 +236,8 @@ def render(builder: Builder, top: Spec, sf: SourceFunction, argtypes) -> str:
         tape = ", ".join(naming.TAPE)
         lines.append(f"""
 @njit(cache=True)
-def augmented({', '.join(params)}):
-    {tape} = _new_tape()
+def augmented({', '.join(params + ['capacity_f', 'capacity_i'])}):
+    {tape} = _new_tape(capacity_f, capacity_i)
     return {top.aug_name}({', '.join(params + list(naming.TAPE))})
 
 

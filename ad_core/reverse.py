@@ -128,30 +128,46 @@ class _Reverse:
                         "write into its elements")
 
     def _find_recomputable(self, stmts) -> None:
-        """Temporaries ``t = a[i]`` of arrays never written, used only later in the same block."""
+        """Temporaries the adjoint sweep recomputes instead of taping: assigned once, read
+        only by later statements of the same block, and computed from values that nothing
+        changes in between (elements of arrays never written, integer arithmetic)."""
         for k, s in enumerate(stmts):
             for child in _children(s):
                 self._find_recomputable(child)
             if not (isinstance(s, ir.Assign) and s.target.startswith(naming.PREFIX + "_t")
-                    and isinstance(s.value, ir.Index) and self.assign_count.get(s.target) == 1):
+                    and self.assign_count.get(s.target) == 1 and self.kind(s.target) != "array"):
                 continue
-            array = s.value.value.id
-            if array in self.stored or array in self.call_arrays or \
-                    any(isinstance(i, ir.Slice) for i in s.value.index):
+            v = s.value
+            if isinstance(v, ir.Index):
+                array = v.value.id
+                if array in self.stored or array in self.call_arrays or \
+                        any(isinstance(i, ir.Slice) for i in v.index):
+                    continue
+                inputs = {i.id for i in v.index if isinstance(i, ir.Name)}
+            elif isinstance(v, (ir.BinOp, ir.UnaryOp)) and self.kind(s.target) == "int":
+                inputs = set(ir.expr_names(v))
+            else:
                 continue
-            if self.kind(s.target) == "array":
-                continue
-            idx_names = {i.id for i in s.value.index if isinstance(i, ir.Name)}
             later = stmts[k + 1:]
             uses = [j for j, x in enumerate(later) if s.target in _names_in(x)]
             total = sum(1 for x in ir.walk(self.nf.body) if s.target in _direct_names(x))
-            nested_ok = all(s.target in _direct_names(later[j]) for j in uses)
-            if not uses or total != len(uses) or not nested_ok:
+            if not uses or total != len(uses) or \
+                    not all(s.target in _direct_names(later[j]) for j in uses):
                 continue
-            between = later[:uses[-1]]
-            if idx_names & _assigned_in(between):
+            if inputs & _assigned_in(later[:uses[-1]]):
                 continue
             self.recompute[s.target] = s
+
+    def emit_recompute(self, name: str, done: set) -> None:
+        """Recompute ``name`` (and first the recomputed temporaries it reads)."""
+        if name in done:
+            return
+        d = self.recompute[name]
+        for dep in ir.expr_names(d.value):
+            if dep in self.recompute:
+                self.emit_recompute(dep, done)
+        self.out(self.read(f"{name} = {ir.expr_src(d.value)}"), d.loc)
+        done.add(name)
 
     def read(self, text: str) -> str:
         for node in ast.walk(ast.parse(text, mode="exec")):
@@ -370,11 +386,9 @@ class _Reverse:
         for s in reversed(stmts):
             if not self.work(s):
                 continue
-            for name in _names_in(s):
-                if name in self.recompute and name not in recomputed:
-                    d = self.recompute[name]
-                    self.out(self.read(f"{name} = {ir.expr_src(d.value)}"), d.loc)
-                    recomputed.add(name)
+            for name in sorted(_direct_names(s)) if not _children(s) else ():
+                if name in self.recompute:
+                    self.emit_recompute(name, recomputed)
             self.adj_stmt(s)
 
     def adj_stmt(self, s) -> None:
