@@ -331,3 +331,46 @@ def gradient(mode, f, *xs):
             if not isinstance(x, np.floating) else Active(x) for x in xs]
     (derivs,) = autodiff(Reverse, f, Active, *args)
     return tuple(a.dval if isinstance(a, Duplicated) else d for a, d in zip(args, derivs))
+
+
+def derivative_source(f, mode, argtypes=None, const=()) -> str:
+    """The generated derivative source of ``f`` (what ``triad show`` prints).
+
+    Args:
+        f: the function.
+        mode: a forward mode (tangent code) or a reverse mode (augmented and adjoint code).
+        argtypes: Numba types or their spellings ("float64", "float32[::1]", "int64", ...),
+            one per parameter; by default every parameter is a float64 scalar.
+        const: names of parameters that are not differentiated.
+    """
+    mode = _check_mode(mode)
+    py = python_function(_unwrap_function(f))
+    params = py.__code__.co_varnames[:py.__code__.co_argcount]
+    if argtypes is None:
+        argtypes = ["float64"] * len(params)
+    if len(argtypes) != len(params):
+        raise ADError(f"{py.__qualname__} takes {len(params)} parameter(s) but "
+                      f"{len(argtypes)} type(s) were given")
+    types_ = tuple(_parse_type(t) for t in argtypes)
+    unknown = set(const) - set(params)
+    if unknown:
+        raise ADError(f"--const names {sorted(unknown)} are not parameters of {py.__qualname__} "
+                      f"(its parameters: {', '.join(params)})")
+    mask = tuple(p not in const for p in params)
+    kind = "tangent" if mode.is_forward else "reverse"
+    module = build.derivative_module(get_source_function(py), kind, types_, mask)
+    with open(module.__file__) as fh:
+        return fh.read()
+
+
+def _parse_type(t):
+    if not isinstance(t, str):
+        return t
+    try:
+        value = eval(t, {"__builtins__": {}}, dict(vars(numba.types)))  # a type expression
+    except Exception:
+        value = None
+    if not isinstance(value, numba.types.Type):
+        raise ADError(f"cannot read the type {t!r}; write e.g. float64, float32, int64, "
+                      "float64[::1] (a C-contiguous 1-D array) or float64[:, ::1]")
+    return value

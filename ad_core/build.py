@@ -49,17 +49,19 @@ def binding(key: str):
 
 
 def set_cache_dir(path) -> None:
-    """Where generated derivative modules are written (default: ``$TRIAD_CACHE_DIR`` or
-    ``~/.cache/adtriad/generated``)."""
+    """Where generated derivative modules are written (default: the ``generated`` folder of
+    the configured ``engine.cache_dir``, ``~/.cache/adtriad``; ``TRIAD_ENGINE__CACHE_DIR``
+    moves it)."""
     global _cache_dir
     _cache_dir = Path(path).expanduser()
 
 
 def cache_dir() -> Path:
-    if _cache_dir is not None:
-        return _cache_dir
-    env = os.environ.get("TRIAD_CACHE_DIR")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "adtriad" / "generated"
+    global _cache_dir
+    if _cache_dir is None:
+        from adtriad.config import load_config
+        _cache_dir = load_config().engine.cache_dir / "generated"
+    return _cache_dir
 
 
 def normalized(sf: SourceFunction) -> NormalFunction:
@@ -122,10 +124,8 @@ class Builder:
         key = (sf, argtypes, mask, is_callee)
         if key in self.specs:
             return self.specs[key]
-        if key in self.in_progress:
-            raise ADError(f"{sf.filename}:{sf.tree.lineno}: {sf.name} calls itself; recursive "
-                          "functions cannot be differentiated: rewrite the recursion as a loop")
         self.in_progress.add(key)
+        _check_recursion(sf, [])
         nf = normalized(sf)
         ti = infer(nf, argtypes)
         mask = tuple(m and differentiable(t) for m, t in zip(mask, argtypes))
@@ -171,6 +171,17 @@ def _result_kind(t) -> str:
     if isinstance(t, numba.types.Array):
         return "array"
     return "other"
+
+
+def _check_recursion(sf: SourceFunction, path: list) -> None:
+    """Refuse call cycles: the tape layout of a recursive function is not static."""
+    if sf in path:
+        cycle = " -> ".join(p.name for p in path[path.index(sf):] + [sf])
+        raise ADError(f"{sf.filename}:{sf.tree.lineno}: {sf.name} calls itself ({cycle}); "
+                      "recursive functions cannot be differentiated: rewrite the recursion as "
+                      "a loop")
+    for callee in normalized(sf).user_callees.values():
+        _check_recursion(callee, path + [sf])
 
 
 def _bind(key: str, obj) -> str:

@@ -97,7 +97,7 @@ def infer(nf: NormalFunction, argtypes: tuple) -> TypeInfo:
 
 def _explain(exc, src: str, nf: NormalFunction) -> str:
     """Numba's error, summarised, pointing at the user's line."""
-    text = str(exc)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
     where = nf.source.filename
     match = re.search(r'File "<adtriad-primal [^>]*>", line (\d+)', text)
     if match:
@@ -105,7 +105,8 @@ def _explain(exc, src: str, nf: NormalFunction) -> str:
         stamp = re.search(r"# (.+:\d+)$", line)
         if stamp:
             where = stamp.group(1)
-    first = next((ln.strip() for ln in text.splitlines() if ln.strip()
-                  and not ln.startswith(("During:", "File"))), text)
+    skip = ("During:", "File", "Failed in", "Enable logging", "^", "<source", "Use of")
+    lines = [ln.strip() for ln in text.splitlines()]
+    first = next((ln for ln in lines if ln and not ln.startswith(skip)), text)
     return (f"{where}: Numba cannot compile {nf.name}: {first[:400]}. "
             "Rewrite that line in the nopython subset Numba supports.")

@@ -124,6 +124,70 @@ def show_config(ctx: typer.Context) -> None:
     typer.echo(yaml.safe_dump(_config(ctx).model_dump(mode="json"), sort_keys=False), nl=False)
 
 
+class ModeChoice(str, Enum):
+    forward = "forward"
+    reverse = "reverse"
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(help="MODULE:FUNCTION or path/to/file.py:FUNCTION.")],
+    mode: Annotated[ModeChoice, typer.Option("--mode", help="Direction of the derivative.")] = (
+        ModeChoice.reverse
+    ),
+    types: Annotated[
+        str | None,
+        typer.Option("--types", help="Comma-free list of Numba types, one per parameter, "
+                     "separated by ';' (e.g. 'float64[::1]; float64; int64'). Default: float64."),
+    ] = None,
+    const: Annotated[
+        list[str] | None, typer.Option("--const", help="A parameter not differentiated.")
+    ] = None,
+) -> None:
+    """Print the generated derivative source of a function."""
+    from adtriad.ad_core import ADError, Forward, Reverse, derivative_source
+    from adtriad.ad_core.build import set_cache_dir
+
+    set_cache_dir(_config(ctx).engine.cache_dir / "generated")
+    try:
+        func = _load_target(target)
+        argtypes = None if types is None else [t.strip() for t in types.split(";") if t.strip()]
+        text = derivative_source(func, Forward if mode is ModeChoice.forward else Reverse,
+                                 argtypes, const or ())
+    except ADError as err:
+        _fail(str(err))
+    typer.echo(text, nl=False)
+
+
+def _load_target(target: str):
+    """Import ``MODULE:FUNCTION`` or ``FILE.py:FUNCTION``."""
+    import importlib
+    import importlib.util
+
+    from adtriad.ad_core import ADError
+
+    where, _, name = target.rpartition(":")
+    if not where or not name:
+        raise ADError(f"{target!r}: write MODULE:FUNCTION or path/to/file.py:FUNCTION")
+    try:
+        if where.endswith(".py"):
+            spec = importlib.util.spec_from_file_location(Path(where).stem, where)
+            if spec is None or not Path(where).exists():
+                raise ADError(f"{where}: no such file")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[spec.name] = module
+            spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(where)
+    except ImportError as err:
+        raise ADError(f"cannot import {where!r}: {err}") from None
+    try:
+        return getattr(module, name)
+    except AttributeError:
+        raise ADError(f"{where} has no function {name!r}") from None
+
+
 def main() -> None:
     """Console entry point of ``triad``."""
     app(prog_name="triad")

@@ -1,0 +1,223 @@
+"""Every misuse of the engine is an ADError whose message names the argument or the
+file:line:col and says what to do instead."""
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+from adtriad.ad_core import (
+    ADError, Active, BatchDuplicated, Const, Duplicated, Forward, Reverse,
+    ReverseSplitWithPrimal, autodiff, autodiff_thunk,
+)
+
+HERE = re.escape(__file__.rsplit("/", 1)[-1])
+
+
+def square(x):
+    return x * x
+
+
+def total(a):
+    s = 0.0
+    for i in range(a.shape[0]):
+        s += a[i]
+    return s
+
+
+def test_active_in_forward_mode():
+    with pytest.raises(ADError, match=r"argument 1 \('x'\): Active is for reverse modes.*"
+                                      r"Duplicated\(x, 1.0\)"):
+        autodiff(Forward, square, Active(2.0))
+
+
+def test_active_on_an_array():
+    with pytest.raises(ADError, match=r"argument 1 \('a'\): Active cannot annotate an array"):
+        autodiff(Reverse, total, Active, Active(np.ones(3)))
+
+
+def test_active_on_an_int():
+    with pytest.raises(ADError, match=r"Active needs a float scalar, got int"):
+        autodiff(Reverse, square, Active, Active(3))
+
+
+def test_shadow_shape_mismatch():
+    with pytest.raises(ADError, match=r"argument 1 \('a'\): shadow shape \(2,\) differs from "
+                                      r"the primal's \(3,\)"):
+        autodiff(Reverse, total, Active, Duplicated(np.ones(3), np.zeros(2)))
+
+
+def test_shadow_dtype_mismatch():
+    with pytest.raises(ADError, match=r"shadow dtype float32 differs from the primal's float64"):
+        autodiff(Reverse, total, Active, Duplicated(np.ones(3), np.zeros(3, np.float32)))
+
+
+def test_integer_array_duplicated():
+    with pytest.raises(ADError, match=r"int64 arrays cannot be Duplicated.*pass it as Const"):
+        autodiff(Reverse, total, Active, Duplicated(np.ones(3, np.int64), np.zeros(3, np.int64)))
+
+
+def test_shadow_aliasing_primal():
+    a = np.ones(3)
+    with pytest.raises(ADError, match=r"shares memory with the primal"):
+        autodiff(Reverse, total, Active, Duplicated(a, a))
+
+
+def test_scalar_duplicated_in_reverse():
+    with pytest.raises(ADError, match=r"scalar cannot be Duplicated in reverse mode.*Active"):
+        autodiff(Reverse, square, Active, Duplicated(2.0, 1.0))
+
+
+def test_wrong_number_of_annotations():
+    with pytest.raises(ADError, match=r"square takes 1 argument\(s\) but 2"):
+        autodiff(Reverse, square, Active, Active(1.0), Active(2.0))
+
+
+def test_class_instead_of_value():
+    with pytest.raises(ADError, match=r"got the class Active, not a value"):
+        autodiff(Reverse, square, Active, Active)
+
+
+def test_not_a_mode():
+    with pytest.raises(ADError, match=r"is not a mode"):
+        autodiff("reverse", square, Active, Active(1.0))
+
+
+def test_batch_not_yet_supported_is_refused():
+    with pytest.raises(ADError, match=r"BatchDuplicated is not supported yet"):
+        autodiff(Forward, square, BatchDuplicated(1.0, (1.0, 2.0)))
+
+
+def with_try(x):
+    try:
+        y = x * 2.0
+    except Exception:
+        y = 0.0
+    return y
+
+
+def with_comprehension(a):
+    return sum([v * v for v in a])
+
+
+def loop_over_array(a):
+    s = 0.0
+    for v in a:
+        s += v
+    return s
+
+
+@pytest.mark.parametrize("func, what", [
+    (with_try, r"`try` blocks"),
+    (with_comprehension, r"a list comprehension \(write a loop into an array\)"),
+    (loop_over_array, r"a `for` loop over something other than range.*range\(len\(a\)\)"),
+])
+def test_constructs_outside_the_subset(func, what):
+    arg = np.ones(3) if func is not with_try else 1.0
+    ann = Duplicated(arg, np.zeros(3)) if isinstance(arg, np.ndarray) else Active(arg)
+    with pytest.raises(ADError, match=HERE + r":\d+:\d+: cannot differentiate " + what):
+        autodiff(Reverse, func, Active, ann)
+
+
+def test_function_without_source():
+    namespace = {}
+    exec("def made(x):\n    return x * x\n", namespace)
+    with pytest.raises(ADError, match=r"its source is not available.*\.py file"):
+        autodiff(Reverse, namespace["made"], Active, Active(1.0))
+
+
+def numba_cannot(x):
+    d = {"a": x}
+    return d["a"]
+
+
+def uses_unsupported_call(x, a):
+    return x * a.tolist()[0]
+
+
+def test_function_numba_cannot_compile():
+    with pytest.raises(ADError, match=HERE + r":\d+: Numba cannot compile uses_unsupported_call"):
+        autodiff(Reverse, uses_unsupported_call, Active, Active(1.0), Const(np.ones(2)))
+
+
+def test_dict_is_refused_by_the_fence():
+    with pytest.raises(ADError, match=HERE + r":\d+:\d+: cannot differentiate a dict"):
+        autodiff(Reverse, numba_cannot, Active, Active(1.0))
+
+
+def writes_const(out, x):
+    out[0] = x[0] * 2.0
+    return x[0]
+
+
+def test_const_array_receiving_active_values():
+    with pytest.raises(ADError, match=r"argument 'out' of writes_const is Const.*at .*" + HERE
+                                      + r":\d+.*annotate it Duplicated"):
+        autodiff(Reverse, writes_const, Active, Const(np.zeros(1)),
+                 Duplicated(np.ones(1), np.zeros(1)))
+
+
+def recursive(x, n):
+    if n == 0:
+        return x
+    return recursive(x * x, n - 1)
+
+
+def test_recursion_is_refused():
+    with pytest.raises(ADError, match=HERE + r":\d+: recursive calls itself \(recursive -> "
+                                      r"recursive\); recursive functions cannot be differentiated"):
+        autodiff(Reverse, recursive, Active, Active(1.1), Const(2))
+
+
+def no_rule(x):
+    return math.gamma(x)
+
+
+def test_function_without_rule_is_refused_not_zero():
+    with pytest.raises(ADError, match=HERE + r":\d+:\d+: no derivative rule for `math.gamma"):
+        autodiff(Reverse, no_rule, Active, Active(1.5))
+    with pytest.raises(ADError, match=r"no derivative rule for `math.gamma"):
+        autodiff(Forward, no_rule, Duplicated(1.5, 1.0))
+
+
+def reserved(x):
+    _ad_t1 = x
+    return _ad_t1
+
+
+def test_reserved_names():
+    with pytest.raises(ADError, match=r"names starting with '_ad' are reserved"):
+        autodiff(Reverse, reserved, Active, Active(1.0))
+
+
+def test_split_tape_reversed_twice():
+    fwd, rev = autodiff_thunk(ReverseSplitWithPrimal, Const(square), Active, Active)
+    tape, primal, _ = fwd(Const(square), Active(3.0))
+    assert primal == 9.0
+    assert rev(Const(square), Active(3.0), 1.0, tape) == ((6.0,),)
+    with pytest.raises(ADError, match=r"already reversed"):
+        rev(Const(square), Active(3.0), 1.0, tape)
+
+
+def test_thunk_checks_activities():
+    fwd, _ = autodiff_thunk(ReverseSplitWithPrimal, Const(total), Active, Duplicated)
+    with pytest.raises(ADError, match=r"made for activities \(Duplicated\); got \(Const\)"):
+        fwd(Const(total), Const(np.ones(2)))
+
+
+def test_active_return_of_none():
+    def writes(a):
+        a[0] = 1.0
+
+    with pytest.raises(ADError, match=r"return activity Active needs a float result"):
+        autodiff(Reverse, writes, Active, Duplicated(np.ones(2), np.zeros(2)))
+
+
+def returns_array(a):
+    return a * 2.0
+
+
+def test_array_result_in_reverse():
+    with pytest.raises(ADError, match=r"reverse mode needs a scalar result.*Duplicated"):
+        autodiff(Reverse, returns_array, Const, Duplicated(np.ones(2), np.zeros(2)))
