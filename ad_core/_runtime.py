@@ -1,60 +1,85 @@
-"""Compiled helpers the generated derivative code calls: the growable tape stacks.
+"""Compiled helpers the generated derivative code calls: the tape.
 
-The tape is two stacks, ``float64`` values and ``int64`` values (ints, booleans, loop trip
-counts, array shapes), each an array with a fill count. Pushing may reallocate (doubling);
-popping is inlined in generated code as ``n -= 1; x = stack[n]``.
+The tape is two stacks — ``float64`` values, and ``int64`` values (ints, booleans, branch
+decisions, loop trip counts, array shapes) — each a fixed array with a fill count, plus a
+list of spilled chunks. A push into a full array moves its content to the spill list
+(:func:`spill`); a pop from an empty array brings the last chunk back (:func:`refill`). The
+arrays are never rebound, which keeps tight loops free of reference counting; callers size
+the arrays from the previous run (``capacity_f``, ``capacity_i``) so spills are rare.
+Pushes and pops are inlined in the generated code.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.typed import List
 
 INITIAL_CAPACITY = 1024
 
 
 @njit(cache=True)
-def new_tape(capacity_f, capacity_i):
-    """Empty stacks; callers pass the sizes the previous run needed to avoid regrowth."""
-    return (np.empty(max(capacity_f, INITIAL_CAPACITY), np.float64), 0,
-            np.empty(max(capacity_i, INITIAL_CAPACITY), np.int64), 0)
+def new_spills():
+    """Empty spill lists for the float and int stacks."""
+    return List.empty_list(types.float64[::1]), List.empty_list(types.int64[::1])
+
+
+def new_stacks(capacity_f: int, capacity_i: int):
+    """Float and int stack arrays of at least the given capacities."""
+    return (np.empty(max(capacity_f, INITIAL_CAPACITY), np.float64),
+            np.empty(max(capacity_i, INITIAL_CAPACITY), np.int64))
 
 
 @njit(cache=True)
-def _grow(stack, need):
-    size = max(2 * stack.shape[0], need)
-    bigger = np.empty(size, stack.dtype)
-    bigger[:stack.shape[0]] = stack
-    return bigger
-
-
-@njit(cache=True, inline="always")
-def push_f(tf, nf, value):
-    if nf >= tf.shape[0]:
-        tf = _grow(tf, nf + 1)
-    tf[nf] = value
-    return tf, nf + 1
-
-
-@njit(cache=True, inline="always")
-def push_i(ti, ni, value):
-    if ni >= ti.shape[0]:
-        ti = _grow(ti, ni + 1)
-    ti[ni] = value
-    return ti, ni + 1
+def spill(stack, n, spills):
+    """Move the first ``n`` values of a full stack into the spill list; the new count is 0."""
+    spills.append(stack[:n].copy())
+    return 0
 
 
 @njit(cache=True)
-def push_array(tf, nf, ti, ni, a):
-    """Push an array's values (float stack, or int stack for integer arrays) and shape."""
-    if a.size > 0:
-        if nf + a.size > tf.shape[0]:
-            tf = _grow(tf, nf + a.size)
-        k = nf
-        for v in a.flat:
-            tf[k] = v
-            k += 1
-        nf = k
+def refill(stack, spills):
+    """Bring the last spilled chunk back into an empty stack; returns the new count."""
+    chunk = spills.pop()
+    stack[:chunk.size] = chunk
+    return chunk.size
+
+
+@njit(cache=True)
+def push_array(tf, nf, ti, ni, sf, si, a):
+    """Push an array's values (on the float stack, converted) and then its shape."""
+    for v in a.flat:
+        if nf >= tf.shape[0]:
+            nf = spill(tf, nf, sf)
+        tf[nf] = v
+        nf += 1
     for d in range(a.ndim):
-        ti, ni = push_i(ti, ni, a.shape[d])
-    return tf, nf, ti, ni
+        if ni >= ti.shape[0]:
+            ni = spill(ti, ni, si)
+        ti[ni] = a.shape[d]
+        ni += 1
+    return nf, ni
+
+
+@njit(cache=True)
+def pop_into(stack, n, spills, flat):
+    """Pop ``flat.size`` values into ``flat`` (the inverse of the value part of push_array)."""
+    for k in range(flat.size - 1, -1, -1):
+        if n == 0:
+            n = refill(stack, spills)
+        n -= 1
+        flat[k] = stack[n]
+    return n
+
+
+def stored_size(n: int, spills) -> int:
+    """Values held by a stack: its count plus every spilled chunk (for the next run's size)."""
+    return n + sum(len(chunk) for chunk in spills)
+
+
+@njit(cache=True)
+def range_len(start, stop, step):
+    """``len(range(start, stop, step))`` for step != 0."""
+    if step > 0:
+        return max(0, (stop - start + step - 1) // step)
+    return max(0, (start - stop - step - 1) // (-step))

@@ -15,6 +15,7 @@ import numba
 import numpy as np
 
 from adtriad.ad_core import build
+from adtriad.ad_core._runtime import new_stacks, stored_size
 from adtriad.ad_core.annotations import (
     ANNOTATIONS, BATCHED, Active, BatchDuplicated, BatchDuplicatedNoNeed, Const, Duplicated,
     DuplicatedNoNeed, MixedDuplicated, Mode, Reverse, ReverseSplitWithPrimal,
@@ -220,10 +221,24 @@ def _reverse(mode, f, ret, anns, vals, mask):
 
 
 def _run_augmented(module, vals):
-    hint = getattr(module, "tape_hint", (0, 0))
-    primal, *tape = module.augmented(*vals, *hint)
-    module.tape_hint = (tape[1], tape[3])  # the next call allocates what this one needed
+    """Run the augmented sweep on stacks reused from earlier calls (sized by the last run)."""
+    pool = module.__dict__.setdefault("stack_pool", [])
+    hint = module.__dict__.get("tape_hint", (0, 0))
+    try:
+        tf, ti = pool.pop()
+    except IndexError:
+        tf, ti = new_stacks(*hint)
+    if tf.shape[0] < hint[0] or ti.shape[0] < hint[1]:
+        tf, ti = new_stacks(*hint)
+    primal, *tape = module.augmented(*vals, tf, ti)
+    tf, nf, ti, ni, sf, si = tape
+    module.tape_hint = (stored_size(nf, sf), stored_size(ni, si))
     return primal, tuple(tape)
+
+
+def _release(module, tape) -> None:
+    """Give a consumed tape's stacks back for the next call."""
+    module.__dict__.setdefault("stack_pool", []).append((tape[0], tape[2]))
 
 
 def _run_adjoint(module, f, anns, vals, seed, tape):
@@ -233,6 +248,7 @@ def _run_adjoint(module, f, anns, vals, seed, tape):
     bars = [a.dval for a in anns if isinstance(a, (Duplicated, DuplicatedNoNeed))
             and isinstance(a.val, np.ndarray)]
     result = module.adjoint(*vals, *bars, seed, *tape)
+    _release(module, tape)
     for k, copy in saved.items():
         vals[k][...] = copy
     scalars = iter(result[:-2])

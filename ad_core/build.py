@@ -5,11 +5,11 @@ Contract: :func:`derivative_module` returns a loaded Python module holding the c
 (``"tangent"`` or ``"reverse"``), which parameters are active, and the argument types. The
 module's source is written to ``<cache dir>/adtriad_<hash>.py`` and imported from there, so a
 second process neither regenerates nor recompiles it. The hash covers adtriad's version, the
-request, and the source of every function reached (plus the contents of global arrays they
+request, the engine's own source, and the source of every function reached (plus the contents of global arrays they
 read), so a stale file is never used.
 
 Entry points in a tangent module: ``tangent(params..., tangents of active params...)``.
-In a reverse module: ``augmented(params...) -> (result, tape...)``,
+In a reverse module: ``augmented(params..., float_stack, int_stack) -> (result, tape...)``,
 ``adjoint(params..., adjoint arrays..., seed, tape...) -> (scalar adjoints..., counts)``.
 Module constants: ``RESULT_KIND`` ('none', 'float', 'int', 'array', 'other') and ``RESTORED``
 (array parameters the adjoint sweep rewinds to their values at entry; callers save and put
@@ -189,10 +189,35 @@ def _bind(key: str, obj) -> str:
     return key
 
 
+_KEYS: dict = {}
+
+
 def request_key(sf: SourceFunction, kind: str, argtypes: tuple, mask: tuple) -> str:
-    """Hash of everything the generated code depends on."""
+    """Hash of everything the generated code depends on (memoized per process)."""
+    from adtriad.ad_core import rules
+    memo = (sf, kind, argtypes, mask, rules.registry_digest())
+    if memo not in _KEYS:
+        _KEYS[memo] = _request_key(sf, kind, argtypes, mask)
+    return _KEYS[memo]
+
+
+_ENGINE_DIGEST: list[str] = []
+
+
+def engine_digest() -> str:
+    """Hash of the engine's own source, so that changed generators never reuse old code."""
+    if not _ENGINE_DIGEST:
+        h = hashlib.sha256()
+        for path in sorted(Path(__file__).parent.glob("*.py")):
+            h.update(path.read_bytes())
+        _ENGINE_DIGEST.append(h.hexdigest()[:16])
+    return _ENGINE_DIGEST[0]
+
+
+def _request_key(sf: SourceFunction, kind: str, argtypes: tuple, mask: tuple) -> str:
     h = hashlib.sha256()
-    h.update(f"{__version__}|{kind}|{argtypes}|{mask}|{numba.__version__}".encode())
+    h.update(f"{__version__}|{engine_digest()}|{kind}|{argtypes}|{mask}|{numba.__version__}"
+             .encode())
     for digest in sorted(_closure_digests(sf, set())):
         h.update(digest.encode())
     from adtriad.ad_core import rules
@@ -224,8 +249,9 @@ Every line ends with the file:line of the user code it comes from.
 import math
 import numpy as np
 from numba import njit
-from adtriad.ad_core._runtime import new_tape as _new_tape, push_f as _push_f, push_i as _push_i
-from adtriad.ad_core._runtime import push_array as _push_array
+from adtriad.ad_core._runtime import new_spills as _new_spills, pop_into as _pop_into
+from adtriad.ad_core._runtime import push_array as _push_array, range_len as _range_len
+from adtriad.ad_core._runtime import refill as _refill, spill as _spill
 from adtriad.ad_core.build import binding as _binding
 '''
 
@@ -247,9 +273,12 @@ def render(builder: Builder, top: Spec, sf: SourceFunction, argtypes) -> str:
         tape = ", ".join(naming.TAPE)
         lines.append(f"""
 @njit(cache=True)
-def augmented({', '.join(params + ['capacity_f', 'capacity_i'])}):
-    {tape} = _new_tape(capacity_f, capacity_i)
-    return {top.aug_name}({', '.join(params + list(naming.TAPE))})
+def augmented({', '.join(params + [naming.TAPE_F, naming.TAPE_I])}):
+    {naming.SPILL_F}, {naming.SPILL_I} = _new_spills()
+    {naming.TAPE_NF} = 0
+    {naming.TAPE_NI} = 0
+    {naming.PREFIX}_result, {naming.TAPE_NF}, {naming.TAPE_NI} = {top.aug_name}({', '.join(params + list(naming.TAPE))})
+    return {naming.PREFIX}_result, {tape}
 
 
 adjoint = {top.adj_name}

@@ -31,10 +31,11 @@ def callee(fname: str, n: int, kind: str) -> str:
     return f"{fname}__{kind}{n}"
 
 
-# Tape state: a float64 stack and an int64 stack with their fill counts.
+# Tape state: a float64 stack and an int64 stack with their fill counts and spill lists.
 TAPE_F, TAPE_NF, TAPE_I, TAPE_NI = (f"{PREFIX}_tape_f", f"{PREFIX}_tape_nf",
                                     f"{PREFIX}_tape_i", f"{PREFIX}_tape_ni")
-TAPE = (TAPE_F, TAPE_NF, TAPE_I, TAPE_NI)
+SPILL_F, SPILL_I = f"{PREFIX}_spill_f", f"{PREFIX}_spill_i"
+TAPE = (TAPE_F, TAPE_NF, TAPE_I, TAPE_NI, SPILL_F, SPILL_I)
 SEED = f"{PREFIX}_seed"
 GRAD = f"{PREFIX}_g"
 

@@ -3,7 +3,7 @@ the adjoint sweep that walks the program backwards.
 
 Contract: :func:`generate` returns two function sources for a Spec:
 
-* ``AUG(params..., tape_f, tape_nf, tape_i, tape_ni) -> (result, tape...)`` runs the primal
+* ``AUG(params..., tape...) -> (result, n_floats, n_ints)`` runs the primal
   and pushes onto the tape: the old value of every variable the adjoint sweep reads before it
   is overwritten, the old value of every array element so overwritten, the decision of every
   branch, the trip count (and start/step) of every loop, and finally the values of the local
@@ -28,7 +28,9 @@ from adtriad.ad_core.emit import Emitter, elementwise_key, no_rule, partials, sc
 from adtriad.ad_core.errors import ADError
 from adtriad.ad_core.typeinfer import is_array, is_float
 
-TF, NF, TI, NI = naming.TAPE
+TF, NF, TI, NI, SF, SI = naming.TAPE
+TAPE_ARGS = ", ".join(naming.TAPE)
+COUNTS = f"{NF}, {NI}"
 G = naming.GRAD
 
 
@@ -36,7 +38,7 @@ def generate(spec, builder) -> tuple[str, str]:
     probe = _Reverse(spec, builder, needed=set())
     probe.adjoint_body()
     needed = probe.reads & probe.program_vars
-    gen = _Reverse(spec, builder, needed=needed)
+    gen = _Reverse(spec, builder, needed=needed, read_sites=probe.read_sites)
     code = gen.augmented(), gen.adjoint()
     spec.restored = {p for p in spec.nf.params if gen.kind(p) == "array" and
                      ((p in gen.stored and gen.store_pushes(p)) or p in gen.call_arrays)}
@@ -44,7 +46,7 @@ def generate(spec, builder) -> tuple[str, str]:
 
 
 class _Reverse:
-    def __init__(self, spec, builder, needed: set):
+    def __init__(self, spec, builder, needed: set, read_sites: dict | None = None):
         self.spec = spec
         self.nf = spec.nf
         self.ti = spec.ti
@@ -52,6 +54,9 @@ class _Reverse:
         self.builder = builder
         self.N = needed
         self.reads: set[str] = set()
+        self.read_sites: dict[str, list] = {}  # name -> loops (uids) around each read
+        self.prior_sites = read_sites or {}
+        self.loop_stack: list[int] = []
         self.body = self.nf.body[:-1]
         self.ret = self.nf.body[-1]
         self.assign_count: dict[str, int] = {}
@@ -69,6 +74,7 @@ class _Reverse:
                             for c in _calls(s) for a in c.args
                             if isinstance(a, ir.Name) and is_array(self.ti.of(a.id))}
         self.recompute: dict[str, ir.Assign] = {}
+        self.recompute_block: dict[str, int] = {}
         self._find_recomputable(self.body)
         self._work: dict[int, bool] = {}
         self._check_arrays()
@@ -128,22 +134,30 @@ class _Reverse:
                         "write into its elements")
 
     def _find_recomputable(self, stmts) -> None:
-        """Temporaries the adjoint sweep recomputes instead of taping: assigned once, read
-        only by later statements of the same block, and computed from values that nothing
-        changes in between (elements of arrays never written, integer arithmetic)."""
+        """Values the adjoint sweep recomputes instead of taping: scalars assigned once, read
+        only by later statements of the same block (or statements nested in them), and
+        computed from values nothing changes in between (elements of arrays never written,
+        integer arithmetic)."""
         for k, s in enumerate(stmts):
             for child in _children(s):
                 self._find_recomputable(child)
-            if not (isinstance(s, ir.Assign) and s.target.startswith(naming.PREFIX + "_t")
-                    and self.assign_count.get(s.target) == 1 and self.kind(s.target) != "array"):
+            if not (isinstance(s, ir.Assign) and self.assign_count.get(s.target) == 1
+                    and s.target not in self.nf.params and s.target not in self.for_vars
+                    and self.kind(s.target) != "array"):
                 continue
             v = s.value
             if isinstance(v, ir.Index):
                 array = v.value.id
-                if array in self.stored or array in self.call_arrays or \
-                        any(isinstance(i, ir.Slice) for i in v.index):
-                    continue
-                inputs = {i.id for i in v.index if isinstance(i, ir.Name)}
+                if self.kind(array) == "array":
+                    if array in self.stored or array in self.call_arrays or \
+                            any(isinstance(i, ir.Slice) for i in v.index):
+                        continue
+                elif array not in self.recompute:
+                    continue  # a tuple that may change
+                inputs = {i.id for i in v.index if isinstance(i, ir.Name)} | {array}
+            elif isinstance(v, ir.Attr) and v.attr in ("shape", "size", "ndim") and \
+                    self.fixed(v.value.id):
+                inputs = set()
             elif isinstance(v, (ir.BinOp, ir.UnaryOp)) and self.kind(s.target) == "int":
                 inputs = set(ir.expr_names(v))
             else:
@@ -151,12 +165,23 @@ class _Reverse:
             later = stmts[k + 1:]
             uses = [j for j, x in enumerate(later) if s.target in _names_in(x)]
             total = sum(1 for x in ir.walk(self.nf.body) if s.target in _direct_names(x))
-            if not uses or total != len(uses) or \
-                    not all(s.target in _direct_names(later[j]) for j in uses):
+            nested = sum(sum(1 for x in ir.walk([later[j]]) if s.target in _direct_names(x))
+                         for j in uses)
+            if not uses or total != nested:
                 continue
-            if inputs & _assigned_in(later[:uses[-1]]):
+            if inputs & _assigned_in(later[:uses[-1] + 1]):
                 continue
             self.recompute[s.target] = s
+            self.recompute_block[s.target] = id(stmts)
+
+    def fixed(self, name: str) -> bool:
+        """Is ``name`` bound once for the whole call (a parameter never reassigned, or a local
+        assigned exactly once, outside loops and branches)?"""
+        count = self.assign_count.get(name, 0) + (name in self.for_vars)
+        if name in self.nf.params:
+            return count == 0
+        return count == 1 and any(isinstance(s, ir.Assign) and s.target == name
+                                  for s in self.body)
 
     def emit_recompute(self, name: str, done: set) -> None:
         """Recompute ``name`` (and first the recomputed temporaries it reads)."""
@@ -173,22 +198,33 @@ class _Reverse:
         for node in ast.walk(ast.parse(text, mode="exec")):
             if isinstance(node, ast.Name):
                 self.reads.add(node.id)
+                self.read_sites.setdefault(node.id, []).append(frozenset(self.loop_stack))
         return text
+
+    def restores_loop_var(self, s: ir.For) -> bool:
+        """Must the loop variable's value from before the loop be taped? Not when it is only
+        ever this loop's variable and the adjoint reads it only inside this loop."""
+        if s.var not in self.N:
+            return False
+        sole = self.assign_count.get(s.var, 0) == 0 and sum(
+            1 for x in ir.walk(self.nf.body) if isinstance(x, ir.For) and x.var == s.var) == 1
+        inside = all(s.uid in site for site in self.prior_sites.get(s.var, []))
+        return not (sole and inside)
 
     # ---- augmented forward sweep ----------------------------------------------------------
     def augmented(self) -> str:
         out = self.out = Emitter()
-        params = self.nf.params + [TF, NF, TI, NI]
+        params = self.nf.params + list(naming.TAPE)
         head = f"def {self.spec.aug_name}({', '.join(params)}):"
         self.init_locals()
         self.aug_block(self.body)
         for name in self.final_locals():
             if self.kind(name) == "array":
-                out(f"{TF}, {NF}, {TI}, {NI} = _push_array({TF}, {NF}, {TI}, {NI}, {name})")
+                out(f"{COUNTS} = _push_array({TAPE_ARGS}, {name})")
             else:
                 self.push(name)
         value = "None" if self.ret.value is None else ir.atom_src(self.ret.value)
-        out(f"return {value}, {TF}, {NF}, {TI}, {NI}", self.ret.loc)
+        out(f"return {value}, {COUNTS}", self.ret.loc)
         return "\n".join([head] + out.lines)
 
     def init_locals(self) -> None:
@@ -209,10 +245,20 @@ class _Reverse:
 
     def push(self, name: str, value: str | None = None) -> None:
         value = name if value is None else value
-        if self.kind(name) == "float":
-            self.out(f"{TF}, {NF} = _push_f({TF}, {NF}, {value})")
-        else:
-            self.out(f"{TI}, {NI} = _push_i({TI}, {NI}, {value})")
+        self.push_value("f" if self.kind(name) == "float" else "i", value)
+
+    def push_value(self, stack: str, value: str) -> None:
+        """Inline push; a full stack spills its content (the array itself is never rebound)."""
+        tape, count, spills = (TF, NF, SF) if stack == "f" else (TI, NI, SI)
+        self.out(f"if {count} >= {tape}.shape[0]: {count} = _spill({tape}, {count}, {spills})")
+        self.out(f"{tape}[{count}] = {value}; {count} += 1")
+
+    def pop_value(self, stack: str) -> str:
+        """Inline pop; returns the expression of the popped value."""
+        tape, count, spills = (TF, NF, SF) if stack == "f" else (TI, NI, SI)
+        self.out(f"if {count} == 0: {count} = _refill({tape}, {spills})")
+        self.out(f"{count} -= 1")
+        return f"{tape}[{count}]"
 
     def aug_block(self, stmts) -> None:
         for s in stmts:
@@ -228,8 +274,8 @@ class _Reverse:
                 self.push(s.target)
             if isinstance(s.value, ir.Call) and self.call_differentiated(s.value):
                 callee = self.builder.request(s.value, self.spec, "reverse")
-                args = ", ".join([ir.atom_src(a) for a in s.value.args] + [TF, NF, TI, NI])
-                out(f"{s.target}, {TF}, {NF}, {TI}, {NI} = {callee.aug_name}({args})", s.loc)
+                args = ", ".join([ir.atom_src(a) for a in s.value.args] + [TAPE_ARGS])
+                out(f"{s.target}, {COUNTS} = {callee.aug_name}({args})", s.loc)
             else:
                 out(f"{s.target} = {ir.expr_src(s.value)}", s.loc)
         elif isinstance(s, ir.Store):
@@ -238,16 +284,13 @@ class _Reverse:
                 raise ADError(f"{s.loc}: reverse mode does not support slice assignment to the "
                               f"active array {s.target!r} yet; assign its elements in a loop")
             if self.store_pushes(s.target):
-                stack = "f" if self.elem_is_float(s.target) else "i"
-                tape, count = (TF, NF) if stack == "f" else (TI, NI)
-                out(f"{tape}, {count} = _push_{stack}({tape}, {count}, {s.target}[{idx}])")
+                self.push_value("f" if self.elem_is_float(s.target) else "i", f"{s.target}[{idx}]")
             out(f"{s.target}[{idx}] = {ir.atom_src(s.value)}", s.loc)
         elif isinstance(s, ir.ExprStmt):
             if self.call_differentiated(s.value):
                 callee = self.builder.request(s.value, self.spec, "reverse")
-                args = ", ".join([ir.atom_src(a) for a in s.value.args] + [TF, NF, TI, NI])
-                out(f"{naming.PREFIX}_unused, {TF}, {NF}, {TI}, {NI} = {callee.aug_name}({args})",
-                    s.loc)
+                args = ", ".join([ir.atom_src(a) for a in s.value.args] + [TAPE_ARGS])
+                out(f"{naming.PREFIX}_unused, {COUNTS} = {callee.aug_name}({args})", s.loc)
             else:
                 out(ir.expr_src(s.value), s.loc)
         elif isinstance(s, ir.If):
@@ -256,34 +299,35 @@ class _Reverse:
             with out.indent():
                 self.aug_block(s.body)
                 if record:
-                    out(f"{TI}, {NI} = _push_i({TI}, {NI}, 1)")
+                    self.push_value("i", "1")
             if s.orelse or record:
                 out("else:")
                 with out.indent():
                     self.aug_block(s.orelse)
                     if record:
-                        out(f"{TI}, {NI} = _push_i({TI}, {NI}, 0)")
+                        self.push_value("i", "0")
         elif isinstance(s, ir.For):
             record = self.work(s)
+            counted = record and not self.static_trips(s)
             trips = naming.counter(s.uid)
-            if record:
-                if s.var in self.N:
-                    self.push(s.var)
+            if record and self.restores_loop_var(s):
+                self.push(s.var)
+            if counted:
                 out(f"{trips} = 0")
             rng = f"range({ir.atom_src(s.start)}, {ir.atom_src(s.stop)}, {ir.atom_src(s.step)})"
             out(f"for {s.var} in {rng}:", s.loc)
             with out.indent():
-                if record:
+                if counted:
                     out(f"{trips} += 1")
                 self.aug_block(s.body)
                 if s.exit_flag:
                     out(f"if {s.exit_flag}:")
                     out("    break")
-            if record:
+            if counted:
                 for bound in (s.start, s.step):
                     if not isinstance(bound, ir.Const):
-                        out(f"{TI}, {NI} = _push_i({TI}, {NI}, {ir.atom_src(bound)})")
-                out(f"{TI}, {NI} = _push_i({TI}, {NI}, {trips})")
+                        self.push_value("i", ir.atom_src(bound))
+                self.push_value("i", trips)
         elif isinstance(s, ir.While):
             record = self.work(s)
             trips = naming.counter(s.uid)
@@ -297,9 +341,15 @@ class _Reverse:
                 out(f"if {s.exit_flag}:")
                 out("    break")
             if record:
-                out(f"{TI}, {NI} = _push_i({TI}, {NI}, {trips})")
+                self.push_value("i", trips)
         elif isinstance(s, ir.Return):  # pragma: no cover - only the final Return remains
             raise TypeError("unexpected return")
+
+    def static_trips(self, s: ir.For) -> bool:
+        """Can the reverse sweep recount this loop's trips from its bounds? Yes when it has no
+        early exit and nothing in its body reassigns a bound."""
+        bounds = {b.id for b in (s.start, s.stop, s.step) if isinstance(b, ir.Name)}
+        return s.exit_flag is None and not (bounds & (_assigned_in(s.body) | {s.var}))
 
     def elem_is_float(self, array: str) -> bool:
         t = self.ti.of(array)
@@ -309,7 +359,7 @@ class _Reverse:
     def adjoint(self) -> str:
         body = self.adjoint_body()
         params = (self.nf.params + [naming.adjoint(p) for p in self.spec.active_array_params]
-                  + [naming.SEED, TF, NF, TI, NI])
+                  + [naming.SEED] + list(naming.TAPE))
         head = f"def {self.spec.adj_name}({', '.join(params)}):"
         results = [naming.adjoint(p) for p in self.spec.active_scalar_params] + [NF, NI]
         body.append(f"    return ({', '.join(results)},)")
@@ -350,44 +400,34 @@ class _Reverse:
         return out.lines
 
     def pop(self, name: str) -> None:
-        kind = self.kind(name)
-        if kind == "float":
-            self.out(f"{NF} -= 1")
-            t = self.ti.of(name)
-            cast = f"np.{t.name}" if t.name != "float64" else ""
-            self.out(f"{name} = {cast}({TF}[{NF}])" if cast else f"{name} = {TF}[{NF}]")
+        t = self.ti.of(name)
+        if self.kind(name) == "float":
+            value = self.pop_value("f")
+            self.out(f"{name} = np.{t.name}({value})" if t.name != "float64" else
+                     f"{name} = {value}")
         else:
-            self.out(f"{NI} -= 1")
-            t = self.ti.of(name)
-            if t is not None and t.name == "bool":
-                self.out(f"{name} = {TI}[{NI}] != 0")
-            else:
-                self.out(f"{name} = {TI}[{NI}]")
+            value = self.pop_value("i")
+            self.out(f"{name} = {value} != 0" if t is not None and t.name == "bool" else
+                     f"{name} = {value}")
 
     def pop_array(self, name: str) -> None:
         t = self.ti.of(name)
-        out = self.out
-        dims = ", ".join(f"{TI}[{NI} + {d}]" for d in range(t.ndim))
         shape = naming.PREFIX + "_shape"
-        size = naming.PREFIX + "_size"
-        out(f"{NI} -= {t.ndim}")
-        out(f"{shape} = ({dims},)")
-        out(f"{size} = 1")
+        dims = []
         for d in range(t.ndim):
-            out(f"{size} *= {shape}[{d}]")
-        stack = TF if is_float(t.dtype) else TI
-        count = NF if stack == TF else NI
-        out(f"{count} -= {size}")
-        out(f"{name} = {stack}[{count}:{count} + {size}].astype(np.{t.dtype.name})"
-            f".reshape({shape})")
+            dims.append(f"{naming.PREFIX}_dim{d}")
+            self.out(f"{dims[-1]} = {self.pop_value('i')}")
+        self.out(f"{shape} = ({', '.join(reversed(dims))},)")
+        self.out(f"{name} = np.empty({shape}, np.{t.dtype.name})")
+        self.out(f"{NF} = _pop_into({TF}, {NF}, {SF}, {name}.reshape({name}.size))")
 
     def adj_block(self, stmts) -> None:
         recomputed: set[str] = set()
         for s in reversed(stmts):
             if not self.work(s):
                 continue
-            for name in sorted(_direct_names(s)) if not _children(s) else ():
-                if name in self.recompute:
+            for name in sorted(_names_in(s)):
+                if self.recompute_block.get(name) == id(stmts):
                     self.emit_recompute(name, recomputed)
             self.adj_stmt(s)
 
@@ -404,17 +444,12 @@ class _Reverse:
                 if isinstance(s.value, ir.Name) and s.value.id in self.active:
                     out(f"{naming.adjoint(s.value.id)} += {G}", s.loc)
             if self.store_pushes(s.target):
-                if self.elem_is_float(s.target):
-                    out(f"{NF} -= 1")
-                    out(self.read(f"{s.target}[{idx}] = {TF}[{NF}]"), s.loc)
-                else:
-                    out(f"{NI} -= 1")
-                    out(self.read(f"{s.target}[{idx}] = {TI}[{NI}]"), s.loc)
+                value = self.pop_value("f" if self.elem_is_float(s.target) else "i")
+                out(self.read(f"{s.target}[{idx}] = {value}"), s.loc)
         elif isinstance(s, ir.ExprStmt):
             self.adj_call(s.value, None, "0.0", s.loc)
         elif isinstance(s, ir.If):
-            out(f"{NI} -= 1")
-            out(f"if {TI}[{NI}] != 0:", s.loc)
+            out(f"if {self.pop_value('i')} != 0:", s.loc)
             with out.indent():
                 self.adj_block(s.body)
             out("else:")
@@ -422,27 +457,33 @@ class _Reverse:
                 self.adj_block(s.orelse)
         elif isinstance(s, ir.For):
             trips, k = naming.counter(s.uid), naming.rev_index(s.uid)
-            out(f"{NI} -= 1")
-            out(f"{trips} = {TI}[{NI}]")
             bounds = {}
-            for label, bound in (("step", s.step), ("start", s.start)):
-                if isinstance(bound, ir.Const):
-                    bounds[label] = repr(bound.value)
-                else:
-                    name = naming.loop_step(s.uid) if label == "step" else naming.loop_start(s.uid)
-                    out(f"{NI} -= 1")
-                    out(f"{name} = {TI}[{NI}]")
-                    bounds[label] = name
+            if self.static_trips(s):
+                # The bounds are unchanged since the loop started: recount instead of taping.
+                start, stop, step = (ir.atom_src(b) for b in (s.start, s.stop, s.step))
+                out(self.read(f"{trips} = _range_len({start}, {stop}, {step})"))
+                bounds = {"start": start, "step": step}
+            else:
+                out(f"{trips} = {self.pop_value('i')}")
+                for label, bound in (("step", s.step), ("start", s.start)):
+                    if isinstance(bound, ir.Const):
+                        bounds[label] = repr(bound.value)
+                    else:
+                        name = (naming.loop_step(s.uid) if label == "step"
+                                else naming.loop_start(s.uid))
+                        out(f"{name} = {self.pop_value('i')}")
+                        bounds[label] = name
             out(f"for {k} in range({trips} - 1, -1, -1):", s.loc)
+            self.loop_stack.append(s.uid)
             with out.indent():
                 out(f"{s.var} = {bounds['start']} + {k} * {bounds['step']}")
                 self.adj_block(s.body)
-            if s.var in self.N:
+            self.loop_stack.pop()
+            if self.restores_loop_var(s):
                 self.pop(s.var)
         elif isinstance(s, ir.While):
             trips, k = naming.counter(s.uid), naming.rev_index(s.uid)
-            out(f"{NI} -= 1")
-            out(f"{trips} = {TI}[{NI}]")
+            out(f"{trips} = {self.pop_value('i')}")
             out(f"for {k} in range({trips}):", s.loc)
             with out.indent():
                 self.adj_block(s.body)
@@ -524,7 +565,7 @@ class _Reverse:
                 zip(call.args, callee.active_mask, callee.array_mask) if act and arr]
         results = [f"{naming.PREFIX}_r{k}" for k, (act, arr) in
                    enumerate(zip(callee.active_mask, callee.array_mask)) if act and not arr]
-        text = f"{callee.adj_name}({', '.join(args + bars + [g, TF, NF, TI, NI])})"
+        text = f"{callee.adj_name}({', '.join(args + bars + [g, TAPE_ARGS])})"
         self.out(self.read(f"{', '.join(results + [NF, NI])} = {text}"), loc)
         scalar_args = [a for a, act, arr in zip(call.args, callee.active_mask, callee.array_mask)
                        if act and not arr]
