@@ -72,9 +72,14 @@ def pop_into(stack, n, spills, flat):
     return n
 
 
-def stored_size(n: int, spills) -> int:
-    """Values held by a stack: its count plus every spilled chunk (for the next run's size)."""
-    return n + sum(len(chunk) for chunk in spills)
+@njit(cache=True)
+def stored_size(n, spills):
+    """Values held by a stack: its count plus every spilled chunk (for the next run's size).
+    Compiled, because calling a typed list's methods from Python compiles them anew."""
+    total = n
+    for chunk in spills:
+        total += chunk.size
+    return total
 
 
 @njit(cache=True)

@@ -15,7 +15,7 @@ import numba
 import numpy as np
 
 from adtriad.ad_core import build
-from adtriad.ad_core._runtime import new_stacks, stored_size
+from adtriad.ad_core._runtime import new_stacks
 from adtriad.ad_core.annotations import (
     ANNOTATIONS, BATCHED, Active, BatchDuplicated, BatchDuplicatedNoNeed, Const, Duplicated,
     DuplicatedNoNeed, MixedDuplicated, Mode, Reverse, ReverseSplitWithPrimal,
@@ -230,10 +230,9 @@ def _run_augmented(module, vals):
         tf, ti = new_stacks(*hint)
     if tf.shape[0] < hint[0] or ti.shape[0] < hint[1]:
         tf, ti = new_stacks(*hint)
-    primal, *tape = module.augmented(*vals, tf, ti)
-    tf, nf, ti, ni, sf, si = tape
-    module.tape_hint = (stored_size(nf, sf), stored_size(ni, si))
-    return primal, tuple(tape)
+    primal, tape, sizes = module.augmented(*vals, tf, ti)
+    module.tape_hint = sizes
+    return primal, tape
 
 
 def _release(module, tape) -> None:

@@ -9,7 +9,8 @@ request, the engine's own source, and the source of every function reached (plus
 read), so a stale file is never used.
 
 Entry points in a tangent module: ``tangent(params..., tangents of active params...)``.
-In a reverse module: ``augmented(params..., float_stack, int_stack) -> (result, tape...)``,
+In a reverse module: ``augmented(params..., float_stack, int_stack) -> (result, tape, sizes)``
+(``sizes``: the values each stack held, to size the next run's stacks),
 ``adjoint(params..., adjoint arrays..., seed, tape...) -> (scalar adjoints..., counts)``.
 Module constants: ``RESULT_KIND`` ('none', 'float', 'int', 'array', 'other') and ``RESTORED``
 (array parameters the adjoint sweep rewinds to their values at entry; callers save and put
@@ -30,6 +31,7 @@ import numba
 import numpy as np
 
 from adtriad._version import __version__
+from adtriad.paths import DEFAULT_CACHE_DIR
 from adtriad.ad_core import forward, ir, naming, reverse
 from adtriad.ad_core.activity import analyze
 from adtriad.ad_core.errors import ADError
@@ -59,8 +61,14 @@ def set_cache_dir(path) -> None:
 def cache_dir() -> Path:
     global _cache_dir
     if _cache_dir is None:
-        from adtriad.config import load_config
-        _cache_dir = load_config().engine.cache_dir / "generated"
+        env = os.environ.get("TRIAD_ENGINE__CACHE_DIR")
+        if env:
+            _cache_dir = Path(env).expanduser() / "generated"
+        elif os.environ.get("TRIAD_CONFIG"):  # a config file may move it: read it
+            from adtriad.config import load_config
+            _cache_dir = load_config().engine.cache_dir / "generated"
+        else:
+            _cache_dir = Path(DEFAULT_CACHE_DIR).expanduser() / "generated"
     return _cache_dir
 
 
@@ -251,7 +259,7 @@ import numpy as np
 from numba import njit
 from adtriad.ad_core._runtime import new_spills as _new_spills, pop_into as _pop_into
 from adtriad.ad_core._runtime import push_array as _push_array, range_len as _range_len
-from adtriad.ad_core._runtime import refill as _refill, spill as _spill
+from adtriad.ad_core._runtime import refill as _refill, spill as _spill, stored_size as _stored_size
 from adtriad.ad_core.build import binding as _binding
 '''
 
@@ -278,7 +286,8 @@ def augmented({', '.join(params + [naming.TAPE_F, naming.TAPE_I])}):
     {naming.TAPE_NF} = 0
     {naming.TAPE_NI} = 0
     {naming.PREFIX}_result, {naming.TAPE_NF}, {naming.TAPE_NI} = {top.aug_name}({', '.join(params + list(naming.TAPE))})
-    return {naming.PREFIX}_result, {tape}
+    sizes = (_stored_size({naming.TAPE_NF}, {naming.SPILL_F}), _stored_size({naming.TAPE_NI}, {naming.SPILL_I}))
+    return {naming.PREFIX}_result, ({tape}), sizes
 
 
 adjoint = {top.adj_name}

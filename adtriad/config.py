@@ -37,6 +37,7 @@ from pydantic import (
     field_validator,
 )
 
+from adtriad.paths import DEFAULT_CACHE_DIR
 from adtriad.protocol import DEFAULT_TRITS, Role, validate_trits
 
 __all__ = [
@@ -157,7 +158,7 @@ class RayConfig(_Section):
 class EngineConfig(_Section):
     """Options of the AD engine."""
 
-    cache_dir: Path = Field(default=Path("~/.cache/adtriad"), validate_default=True)
+    cache_dir: Path = Field(default=Path(DEFAULT_CACHE_DIR), validate_default=True)
     """Where generated derivative code is written and cached (``~`` is expanded)."""
 
     @field_validator("cache_dir")
