@@ -11,6 +11,8 @@ Pushes and pops are inlined in the generated code.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, types
 from numba.typed import List
@@ -88,3 +90,20 @@ def range_len(start, stop, step):
     if step > 0:
         return max(0, (stop - start + step - 1) // step)
     return max(0, (start - stop - step - 1) // (-step))
+
+
+@njit(cache=True)
+def digamma(x):
+    """The digamma function psi(x) = d/dx log(gamma(x)) (derivative of gamma and lgamma)."""
+    if x <= 0.0 and x == math.floor(x):
+        return math.nan
+    result = 0.0
+    if x < 0.0:  # reflection: psi(1 - x) - psi(x) = pi / tan(pi x)
+        result -= math.pi / math.tan(math.pi * x)
+        x = 1.0 - x
+    while x < 6.0:
+        result -= 1.0 / x
+        x += 1.0
+    f = 1.0 / (x * x)
+    series = f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f / 132))))
+    return result + math.log(x) - 0.5 / x - series

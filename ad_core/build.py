@@ -78,6 +78,22 @@ def normalized(sf: SourceFunction) -> NormalFunction:
     return _NORMAL[sf]
 
 
+def refresh(sf: SourceFunction, seen: set | None = None) -> bool:
+    """Re-normalize every function of the call tree whose globals were rebound (a global
+    array or number is part of the generated code); True when anything changed."""
+    seen = set() if seen is None else seen
+    if sf in seen:
+        return False
+    seen.add(sf)
+    changed = False
+    if sf in _NORMAL and _NORMAL[sf].stale():
+        del _NORMAL[sf]
+        changed = True
+    for callee in normalized(sf).user_callees.values():
+        changed |= refresh(callee, seen)
+    return changed
+
+
 @dataclass(eq=False)
 class Spec:
     """One function specialised for a direction, activities and argument types."""
@@ -204,6 +220,8 @@ def request_key(sf: SourceFunction, kind: str, argtypes: tuple, mask: tuple) -> 
     """Hash of everything the generated code depends on (memoized per process)."""
     from adtriad.ad_core import rules
     memo = (sf, kind, argtypes, mask, rules.registry_digest())
+    if refresh(sf):
+        _KEYS.clear()
     if memo not in _KEYS:
         _KEYS[memo] = _request_key(sf, kind, argtypes, mask)
     return _KEYS[memo]
@@ -238,7 +256,7 @@ def _closure_digests(sf: SourceFunction, seen: set) -> set:
         return set()
     seen.add(sf)
     nf = normalized(sf)
-    out = {sf.digest}
+    out = {sf.digest, f"{sf.digest}:{sorted(nf.inlined.items())!r}"}
     for obj in nf.bindings.values():
         if isinstance(obj, np.ndarray):
             out.add(hashlib.sha256(np.ascontiguousarray(obj).tobytes()).hexdigest()[:16]
@@ -260,6 +278,7 @@ from numba import njit
 from adtriad.ad_core._runtime import new_spills as _new_spills, pop_into as _pop_into
 from adtriad.ad_core._runtime import push_array as _push_array, range_len as _range_len
 from adtriad.ad_core._runtime import refill as _refill, spill as _spill, stored_size as _stored_size
+from adtriad.ad_core._runtime import digamma as _digamma
 from adtriad.ad_core.build import binding as _binding
 '''
 

@@ -22,9 +22,13 @@ Partial = Callable[..., list]
 ELEMENTWISE: dict[str, Partial] = {}
 
 
+ARITY: dict[str, tuple[int, ...]] = {}  # how many operands each rule is written for
+
+
 def _unary(keys: str, template: str) -> None:
     for key in keys.split():
         ELEMENTWISE[key] = (lambda t: lambda a, z, M, c: [t.format(*a, z=z, M=M)])(template)
+        ARITY[key] = (1,)
 
 
 def _binary(keys: str, t0: str | None, t1: str | None) -> None:
@@ -33,6 +37,7 @@ def _binary(keys: str, t0: str | None, t1: str | None) -> None:
                 None if t1 is None else t1.format(*a, z=z, M=M)]
     for key in keys.split():
         ELEMENTWISE[key] = rule
+        ARITY[key] = (2,)
 
 
 # Operators (scalars and arrays alike).
@@ -61,7 +66,7 @@ _unary("math.atanh np.arctanh", "1.0 / (1.0 - {0} * {0})")
 _unary("math.exp np.exp", "{z}")
 _unary("math.expm1 np.expm1", "{z} + 1.0")
 _unary("np.exp2", "{z} * 0.6931471805599453")
-_unary("math.log np.log", "1.0 / {0}")
+_unary("np.log", "1.0 / {0}")
 _unary("math.log2 np.log2", "1.0 / ({0} * 0.6931471805599453)")
 _unary("math.log10 np.log10", "1.0 / ({0} * 2.302585092994046)")
 _unary("math.log1p np.log1p", "1.0 / (1.0 + {0})")
@@ -109,6 +114,23 @@ def _power(a, z, M, c):
 
 for _key in ("**", "math.pow", "np.power"):
     ELEMENTWISE[_key] = _power
+    ARITY[_key] = (2,)
+
+
+def _log(a, z, M, c):
+    """``log(x)`` or ``log(x, base)``."""
+    if len(a) == 1:
+        return [f"1.0 / {a[0]}"]
+    x, b = a
+    return [f"1.0 / ({x} * math.log({b}))", f"-{z} / ({b} * math.log({b}))"]
+
+
+ELEMENTWISE["math.log"] = _log
+ARITY["math.log"] = (1, 2)
+# Gamma functions through the digamma function of the runtime.
+_unary("math.gamma", "{z} * _digamma({0})")
+_unary("math.lgamma", "_digamma({0})")
+_binary("math.ldexp", "2.0 ** {1}", None)
 
 # Linear and structural operations, handled by the generators.
 LINEAR = {"np.sum", "np.mean", "np.copy", "np.array", "np.ascontiguousarray"}
@@ -117,11 +139,9 @@ CREATION = {"np.zeros", "np.ones", "np.empty", "np.zeros_like", "np.ones_like",
 METHODS_LINEAR = {"copy", "sum"}
 
 
-def rule_for(key: str):
-    """The element-wise rule for ``key``, or None."""
-    return ELEMENTWISE.get(key)
-
-
-def format_partials(key: str, operands: list[str], z: str, array: bool, consts: list) -> list:
-    rule = ELEMENTWISE[key]
-    return rule(operands, z, "np" if array else "math", consts)
+def format_partials(key: str, operands: list[str], z: str, array: bool, consts: list):
+    """The partials of ``key`` applied to ``operands``, or None when the rule is not written
+    for that many operands (the caller refuses the call)."""
+    if len(operands) not in ARITY[key]:
+        return None
+    return ELEMENTWISE[key](operands, z, "np" if array else "math", consts)

@@ -89,6 +89,8 @@ def partials(e, target: str, ti: TypeInfo, active: set, loc) -> list[tuple[str, 
     srcs = [ir.atom_src(a) for a in ops]
     consts = [const_value(a) for a in ops]
     parts = derivatives.format_partials(key, srcs, target, array, consts)
+    if parts is None:
+        raise no_rule(e, loc)
     out = []
     for a, p in zip(ops, parts):
         if isinstance(a, ir.Name) and a.id in active:

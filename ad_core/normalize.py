@@ -36,6 +36,20 @@ class NormalFunction:
     body: list
     bindings: dict = field(default_factory=dict)  # Ref text -> object for generated code
     user_callees: dict = field(default_factory=dict)  # Fn.text -> SourceFunction
+    inlined: dict = field(default_factory=dict)  # global/closure name -> number written in code
+    resolved: dict = field(default_factory=dict)  # global/closure name -> object it denoted
+
+    def stale(self) -> bool:
+        """Has a global this function reads been rebound since it was normalized?"""
+        for name, obj in self.resolved.items():
+            try:
+                now = lookup(self.source.namespace, name)
+            except KeyError:
+                return True
+            if now is not obj and not (isinstance(obj, (int, float)) and now == obj
+                                       and type(now) is type(obj)):
+                return True
+        return False
 
     @property
     def name(self) -> str:
@@ -77,6 +91,8 @@ class _Normalizer:
         self.n = 0
         self.bindings: dict = {}
         self.user_callees: dict = {}
+        self.inlined: dict = {}
+        self.resolved: dict = {}
         self.loops: list[_Loop] = []
         fdef = sf.tree
         self.params = [a.arg for a in fdef.args.args]
@@ -143,7 +159,8 @@ class _Normalizer:
             body.append(ir.Return(value, end))
         elif not body or not isinstance(body[-1], ir.Return):
             body.append(ir.Return(None, end))
-        return ir_function(self.sf, self.params, body, self.bindings, self.user_callees)
+        return NormalFunction(self.sf, self.params, body, self.bindings, self.user_callees,
+                              self.inlined, self.resolved)
 
     # ---- statements ----------------------------------------------------------------------
     def block(self, stmts: list) -> list:
@@ -472,7 +489,7 @@ class _Normalizer:
             if node.id in self.locals:
                 raise self.refuse(node, f"calling the local variable {node.id!r}")
             try:
-                return lookup(self.sf.namespace, node.id)
+                return self.lookup(node.id)
             except KeyError:
                 raise self.refuse(node, f"the undefined name {node.id!r}") from None
         if isinstance(node, ast.Attribute):
@@ -483,20 +500,32 @@ class _Normalizer:
                 raise self.refuse(node, f"the undefined attribute {_unparse(node)}") from None
         raise self.refuse(node, f"calling `{_unparse(node)}`")
 
+    def lookup(self, name: str):
+        obj = lookup(self.sf.namespace, name)
+        self.resolved[name] = obj
+        return obj
+
     def global_value(self, name: str, node):
         try:
-            obj = lookup(self.sf.namespace, name)
+            obj = self.lookup(name)
         except KeyError:
             raise self.refuse(node, f"the undefined name {name!r}") from None
         return self.value_of(obj, node, name)
 
     def value_of(self, obj, node, spelled: str):
+        """A global or closure value: numbers are written into the code (and recorded, since
+        they are part of what the generated code computes), other objects are bound."""
         if isinstance(obj, (bool, np.bool_)):
+            self.inlined[spelled] = bool(obj)
             return ir.Const(bool(obj))
         if isinstance(obj, numbers.Integral):
+            self.inlined[spelled] = int(obj)
             return ir.Const(int(obj))
-        if isinstance(obj, numbers.Real):
-            return ir.Const(float(obj)) if not isinstance(obj, np.floating) else self.bind(obj, spelled)
+        if isinstance(obj, numbers.Real) and not isinstance(obj, np.floating):
+            self.inlined[spelled] = float(obj)
+            return ir.Const(float(obj))
+        if isinstance(obj, np.floating):
+            return self.bind(obj, spelled)
         if isinstance(obj, type) and issubclass(obj, np.generic):
             return ir.Ref(f"np.{obj.__name__}")
         if isinstance(obj, (np.ndarray, tuple)):
@@ -510,10 +539,6 @@ class _Normalizer:
         text = f"{naming.PREFIX}_global_{spelled.replace('.', '_')}"
         self.bindings[text] = obj
         return ir.Ref(text)
-
-
-def ir_function(sf, params, body, bindings, user_callees) -> NormalFunction:
-    return NormalFunction(sf, params, body, bindings, user_callees)
 
 
 class _AtomNode(ast.expr):

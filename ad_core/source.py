@@ -1,6 +1,6 @@
 """Find a function's source and environment: a ``def``, nested ``def``, ``lambda`` or Numba
 dispatcher becomes a :class:`SourceFunction` holding its ``ast.FunctionDef`` (line numbers as in
-the file), the file name, and the names it can see (globals and closure cells).
+the file), the file name, and the names it can see (the live globals, and the closure cells as they were when it was parsed).
 
 Functions without source (builtins, ``exec``-made code, C extensions) are refused with an
 :class:`~adtriad.ad_core.errors.ADError` that says what to do.
@@ -9,6 +9,7 @@ Functions without source (builtins, ``exec``-made code, C extensions) are refuse
 from __future__ import annotations
 
 import ast
+import collections
 import hashlib
 import inspect
 import textwrap
@@ -35,7 +36,9 @@ class SourceFunction:
     @property
     def digest(self) -> str:
         """Hash of the source text: part of every cache key."""
-        ident = f"{self.func.__module__}:{self.func.__qualname__}:{self.filename}\n{self.text}"
+        # The tree (with positions) tells apart lambdas that share a line of source.
+        ident = (f"{self.func.__module__}:{self.func.__qualname__}:{self.filename}\n"
+                 f"{ast.dump(self.tree, include_attributes=True)}")
         return hashlib.sha256(ident.encode()).hexdigest()[:16]
 
 
@@ -85,11 +88,11 @@ def _parse(py: types.FunctionType) -> SourceFunction:
         ast.increment_lineno(module, start - 1)
         _shift_cols(module, indent)
         tree.decorator_list = []
-    namespace = dict(py.__globals__)
+    namespace = collections.ChainMap({}, py.__globals__)  # live globals, closure cells first
     if py.__closure__:
         for name, cell in zip(py.__code__.co_freevars, py.__closure__):
             try:
-                namespace[name] = cell.cell_contents
+                namespace.maps[0][name] = cell.cell_contents
             except ValueError:
                 raise ADError(f"{filename}:{start}: closure variable {name!r} of "
                               f"{py.__qualname__} is not yet assigned") from None
@@ -118,19 +121,19 @@ def _lambda_tree(py, text: str, filename: str, start: int, indent: int) -> ast.F
     if not candidates:
         raise ADError(f"{filename}:{start}: could not find the source of this lambda; "
                       "define it as a one-line lambda or a `def`")
-    match = None
+    def signature(code):  # what tells lambdas on one line apart (bytecode varies by context)
+        return (code.co_names, code.co_consts, code.co_varnames, code.co_argcount)
+
+    matches = []
     for node in candidates:
-        code = compile(ast.Expression(body=node), filename, "eval").co_consts[0]
-        if isinstance(code, types.CodeType) and code.co_code == py.__code__.co_code \
-                and code.co_varnames == py.__code__.co_varnames:
-            match = node
-            break
-    if match is None:
-        if len(candidates) == 1:
-            match = candidates[0]
-        else:
-            raise ADError(f"{filename}:{start}: several lambdas on this line; give the one to "
-                          "differentiate its own line or make it a `def`")
+        outer = compile(ast.Expression(body=node), filename, "eval")
+        code = next((c for c in outer.co_consts if isinstance(c, types.CodeType)), None)
+        if code is not None and signature(code) == signature(py.__code__):
+            matches.append(node)
+    if len({ast.dump(m) for m in matches}) != 1:
+        raise ADError(f"{filename}:{start}: cannot tell which lambda on this line is meant; "
+                      "give it a line of its own or make it a `def`")
+    match = matches[0]
     fdef = ast.FunctionDef(name="lambda_", args=match.args,
                            body=[ast.Return(value=match.body)], decorator_list=[],
                            returns=None, type_params=[])
@@ -148,7 +151,8 @@ def _lambda_candidates(text: str) -> list[ast.Lambda]:
     lines = text.splitlines()
     for end in range(len(lines), 0, -1):
         chunk = "\n".join(lines[:end]).strip()
-        for attempt in (chunk, chunk.rstrip(",);"), "(" + chunk.rstrip(",") + ")"):
+        for attempt in (chunk, chunk.rstrip(",);"), "(" + chunk.rstrip(",") + ")",
+                        chunk + " pass"):
             try:
                 tree = ast.parse(attempt)
             except SyntaxError:
