@@ -171,13 +171,13 @@ def test_recursion_is_refused():
 
 
 def no_rule(x):
-    return math.gamma(x)
+    return np.sinc(x)
 
 
 def test_function_without_rule_is_refused_not_zero():
-    with pytest.raises(ADError, match=HERE + r":\d+:\d+: no derivative rule for `math.gamma"):
+    with pytest.raises(ADError, match=HERE + r":\d+:\d+: no derivative rule for `np.sinc"):
         autodiff(Reverse, no_rule, Active, Active(1.5))
-    with pytest.raises(ADError, match=r"no derivative rule for `math.gamma"):
+    with pytest.raises(ADError, match=r"no derivative rule for `np.sinc"):
         autodiff(Forward, no_rule, Duplicated(1.5, 1.0))
 
 
