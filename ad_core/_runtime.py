@@ -64,13 +64,14 @@ def push_array(tf, nf, ti, ni, sf, si, a):
 
 
 @njit(cache=True)
-def pop_into(stack, n, spills, flat):
-    """Pop ``flat.size`` values into ``flat`` (the inverse of the value part of push_array)."""
-    for k in range(flat.size - 1, -1, -1):
+def pop_into(stack, n, spills, target):
+    """Pop ``target.size`` values into ``target`` (any rank or layout; the inverse of the
+    value part of push_array)."""
+    for k in range(target.size - 1, -1, -1):
         if n == 0:
             n = refill(stack, spills)
         n -= 1
-        flat[k] = stack[n]
+        target.flat[k] = stack[n]
     return n
 
 

@@ -53,8 +53,8 @@ def analyze(nf, ti: TypeInfo, active_params: set[str]) -> set[str]:
 def _reads_active(e, active: set, ti: TypeInfo) -> bool:
     if isinstance(e, ir.Index):
         return e.value.id in active
-    if isinstance(e, ir.Attr):
-        return e.attr == "T" and e.value.id in active
+    if isinstance(e, ir.Attr):  # .T is a view; .shape/.size are ints (never active)
+        return e.value.id in active
     return any(n in active for n in ir.expr_names(e))
 
 
@@ -86,6 +86,11 @@ def _alias_groups(nf, ti: TypeInfo) -> dict[str, set[str]]:
                 src = v.value.id
             elif isinstance(v, ir.Index) and is_array(ti.of(v.value.id)):
                 src = v.value.id
+            elif isinstance(v, ir.Method) and v.method in ("reshape", "transpose"):
+                src = v.obj.id
+            elif isinstance(v, ir.Call) and v.fn.key in ("np.transpose", "np.reshape") and \
+                    isinstance(v.args[0], ir.Name):
+                src = v.args[0].id
             if src is not None:
                 parent[find(s.target)] = find(src)
     groups: dict[str, set[str]] = {}

@@ -132,10 +132,41 @@ _unary("math.gamma", "{z} * _digamma({0})")
 _unary("math.lgamma", "_digamma({0})")
 _binary("math.ldexp", "2.0 ** {1}", None)
 
+def _extremum(op: str):
+    def rule(a, z, M, c):
+        x, y = a
+        if M == "np":
+            return [f"np.where({x} {op} {y}, 1.0, 0.0)", f"np.where({x} {op} {y}, 0.0, 1.0)"]
+        return [f"(1.0 if {x} {op} {y} else 0.0)", f"(0.0 if {x} {op} {y} else 1.0)"]
+    return rule
+
+
+ELEMENTWISE["np.maximum"] = _extremum(">=")
+ELEMENTWISE["np.minimum"] = _extremum("<=")
+ARITY["np.maximum"] = ARITY["np.minimum"] = (2,)
+
+
+def _where(a, z, M, c):
+    cond = a[0]
+    if M == "np":
+        return [None, f"np.where({cond}, 1.0, 0.0)", f"np.where({cond}, 0.0, 1.0)"]
+    return [None, f"(1.0 if {cond} else 0.0)", f"(0.0 if {cond} else 1.0)"]
+
+
+ELEMENTWISE["np.where"] = _where
+ARITY["np.where"] = (3,)
+
+# Matrix products, reductions over an axis and views are handled by the generators
+# (forward: the same operation on tangents; reverse: array_rules.py).
+PRODUCTS = {"@", "np.dot"}
+VIEWS = {"np.transpose", "np.reshape"}
+METHOD_VIEWS = {"reshape", "transpose"}
+
 # Linear and structural operations, handled by the generators.
 LINEAR = {"np.sum", "np.mean", "np.copy", "np.array", "np.ascontiguousarray"}
+# Values that do not depend on their arguments' values (only on shapes and dtypes).
 CREATION = {"np.zeros", "np.ones", "np.empty", "np.zeros_like", "np.ones_like",
-            "np.empty_like", "np.full", "np.full_like", "np.arange", "np.linspace"}
+            "np.empty_like"}
 METHODS_LINEAR = {"copy", "sum"}
 
 

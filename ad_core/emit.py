@@ -62,7 +62,7 @@ def const_value(a):
 def elementwise_key(e) -> str | None:
     """The rule key of an element-wise expression, or None for other kinds."""
     if isinstance(e, ir.BinOp):
-        return e.op
+        return e.op if e.op in derivatives.ELEMENTWISE else None
     if isinstance(e, ir.UnaryOp):
         return "u" + e.op.strip()
     if isinstance(e, ir.Call) and e.fn.key != "user" and not e.kwargs:

@@ -144,10 +144,22 @@ class _Forward:
             out(f"{dt} = {naming.tangent(e.value.id)}[{ir.index_src(e.index)}]", s.loc)
         elif isinstance(e, ir.Attr) and e.attr == "T":
             out(f"{dt} = {naming.tangent(e.value.id)}.T", s.loc)
-        elif isinstance(e, ir.Method) and e.method in derivatives.METHODS_LINEAR and not e.args:
-            out(f"{dt} = {naming.tangent(e.obj.id)}.{e.method}()", s.loc)
-        elif isinstance(e, ir.Call) and e.fn.key in derivatives.LINEAR:
+        elif isinstance(e, ir.Method) and (e.method in derivatives.METHOD_VIEWS or (
+                e.method in derivatives.METHODS_LINEAR and not e.args)):
+            args = ", ".join(ir.atom_src(a) for a in e.args)
+            out(f"{dt} = {naming.tangent(e.obj.id)}.{e.method}({args})", s.loc)
+        elif isinstance(e, ir.Call) and (e.fn.key in derivatives.LINEAR
+                                         or e.fn.key in derivatives.VIEWS):
             out(f"{dt} = {self.linear(e)}", s.loc)
+        elif (isinstance(e, ir.BinOp) and e.op == "@") or \
+                (isinstance(e, ir.Call) and e.fn.key == "np.dot" and not e.kwargs):
+            a, b = (e.left, e.right) if isinstance(e, ir.BinOp) else e.args
+            terms = []
+            if self.dot(a):
+                terms.append(f"np.dot({self.dot(a)}, {ir.atom_src(b)})")
+            if self.dot(b):
+                terms.append(f"np.dot({ir.atom_src(a)}, {self.dot(b)})")
+            out(f"{dt} = {' + '.join(terms)}", s.loc)
         elif elementwise_key(e) is not None:
             terms = [f"({p}) * {naming.tangent(name)}" if p not in ("1", "-1")
                      else ("" if p == "1" else "-") + naming.tangent(name)
@@ -161,6 +173,7 @@ class _Forward:
             (lst,) = e.args
             elts = [self.dot(a) or "0.0" for a in lst.elts]
             return f"np.array([{', '.join(elts)}])"
-        args = [self.dot(a) or ir.atom_src(a) for a in e.args]
+        args = [self.dot(a) or ir.atom_src(a) if k == 0 else ir.atom_src(a)
+                for k, a in enumerate(e.args)]
         kwargs = [f"{k}={ir.atom_src(v)}" for k, v in e.kwargs.items()]
         return f"{e.fn.text}({', '.join(args + kwargs)})"

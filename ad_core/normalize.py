@@ -387,9 +387,7 @@ class _Normalizer:
             return ir.Index(ir.Name(value), self.index(node.slice, out))
         if isinstance(node, ast.Attribute):
             if isinstance(node.value, ast.Name) and node.value.id in self.locals:
-                if node.attr not in ("shape", "size", "ndim", "T", "real", "dtype"):
-                    raise self.refuse(node, f"the attribute .{node.attr}")
-                return ir.Attr(ir.Name(node.value.id), node.attr)
+                return ir.Attr(ir.Name(node.value.id), node.attr)  # typing checks it exists
             obj = self.global_object(node)
             return self.value_of(obj, node, _dotted(node))
         if isinstance(node, (ast.Tuple, ast.List)):

@@ -21,9 +21,9 @@ array elements that are never written are recomputed instead of taped.
 
 from __future__ import annotations
 
-import ast
+import re
 
-from adtriad.ad_core import derivatives, ir, naming
+from adtriad.ad_core import array_rules, derivatives, ir, naming
 from adtriad.ad_core.emit import Emitter, elementwise_key, no_rule, partials, scale, zero_of
 from adtriad.ad_core.errors import ADError
 from adtriad.ad_core.typeinfer import is_array, is_float
@@ -195,10 +195,11 @@ class _Reverse:
         done.add(name)
 
     def read(self, text: str) -> str:
-        for node in ast.walk(ast.parse(text, mode="exec")):
-            if isinstance(node, ast.Name):
-                self.reads.add(node.id)
-                self.read_sites.setdefault(node.id, []).append(frozenset(self.loop_stack))
+        """Record the names a generated line reads (identifiers not after a dot; keywords and
+        module names never match a program variable) and return the line."""
+        for name in re.findall(r"(?<![.\w])([A-Za-z_]\w*)", text):
+            self.reads.add(name)
+            self.read_sites.setdefault(name, []).append(frozenset(self.loop_stack))
         return text
 
     def restores_loop_var(self, s: ir.For) -> bool:
@@ -280,11 +281,12 @@ class _Reverse:
                 out(f"{s.target} = {ir.expr_src(s.value)}", s.loc)
         elif isinstance(s, ir.Store):
             idx = ir.index_src(s.index)
-            if s.target in self.active and any(isinstance(i, ir.Slice) for i in s.index):
-                raise ADError(f"{s.loc}: reverse mode does not support slice assignment to the "
-                              f"active array {s.target!r} yet; assign its elements in a loop")
             if self.store_pushes(s.target):
-                self.push_value("f" if self.elem_is_float(s.target) else "i", f"{s.target}[{idx}]")
+                if _is_slice_store(s):
+                    out(f"{COUNTS} = _push_array({TAPE_ARGS}, {s.target}[{idx}])")
+                else:
+                    self.push_value("f" if self.elem_is_float(s.target) else "i",
+                                    f"{s.target}[{idx}]")
             out(f"{s.target}[{idx}] = {ir.atom_src(s.value)}", s.loc)
         elif isinstance(s, ir.ExprStmt):
             if self.call_differentiated(s.value):
@@ -378,17 +380,9 @@ class _Reverse:
         for s in self.body:  # adjoints of local arrays, in creation order (aliases are views)
             if isinstance(s, ir.Assign) and s.target in self.active and \
                     self.kind(s.target) == "array" and s.target not in self.nf.params:
-                bar = naming.adjoint(s.target)
-                v = s.value
-                if isinstance(v, ir.Name) and v.id in self.active:
-                    out(f"{bar} = {naming.adjoint(v.id)}")
-                elif isinstance(v, ir.Attr) and v.attr == "T":
-                    out(f"{bar} = {naming.adjoint(v.value.id)}.T")
-                elif isinstance(v, ir.Index):
-                    raise ADError(f"{s.loc}: reverse mode does not support slices of the active "
-                                  f"array {v.value.id!r} yet; index its elements in a loop")
-                else:
-                    out(f"{bar} = np.zeros_like({s.target})")
+                view = self.view_of(s)
+                out(self.read(f"{naming.adjoint(s.target)} = "
+                              f"{view if view else f'np.zeros_like({s.target})'}"))
         r = self.ret.value
         if isinstance(r, ir.Name) and r.id in self.active:
             if self.kind(r.id) == "array":
@@ -398,6 +392,31 @@ class _Reverse:
             out(self.read(f"{naming.adjoint(r.id)} += {naming.SEED}"), self.ret.loc)
         self.adj_block(self.body)
         return out.lines
+
+    def view_of(self, s: ir.Assign) -> str | None:
+        """For ``b = <view of a>`` (alias, transpose, slice, reshape), the same view of a's
+        adjoint; None when ``b`` owns its memory."""
+        v = s.value
+        source = None
+        if isinstance(v, ir.Name):
+            source, text = v.id, "{}"
+        elif isinstance(v, ir.Attr) and v.attr == "T":
+            source, text = v.value.id, "{}.T"
+        elif isinstance(v, ir.Index) and self.kind(v.value.id) == "array":
+            source, text = v.value.id, "{}[" + ir.index_src(v.index) + "]"
+        elif isinstance(v, ir.Method) and v.method in derivatives.METHOD_VIEWS:
+            args = ", ".join(ir.atom_src(a) for a in v.args)
+            source, text = v.obj.id, "{}." + v.method + "(" + args + ")"
+        elif isinstance(v, ir.Call) and v.fn.key in derivatives.VIEWS:
+            rest = "".join(", " + ir.atom_src(a) for a in v.args[1:])
+            source, text = v.args[0].id, v.fn.text + "({}" + rest + ")"
+        if source is None:
+            return None
+        unfixed = [n for n in ir.expr_names(v) if n != source and not self.fixed(n)]
+        if unfixed or source not in self.active:
+            raise ADError(f"{s.loc}: reverse mode needs the view {s.target!r} of {source!r} to be "
+                          "taken with bounds that never change; compute them once before it")
+        return text.format(naming.adjoint(source))
 
     def pop(self, name: str) -> None:
         t = self.ti.of(name)
@@ -419,7 +438,7 @@ class _Reverse:
             self.out(f"{dims[-1]} = {self.pop_value('i')}")
         self.out(f"{shape} = ({', '.join(reversed(dims))},)")
         self.out(f"{name} = np.empty({shape}, np.{t.dtype.name})")
-        self.out(f"{NF} = _pop_into({TF}, {NF}, {SF}, {name}.reshape({name}.size))")
+        self.out(f"{NF} = _pop_into({TF}, {NF}, {SF}, {name})")
 
     def adj_block(self, stmts) -> None:
         recomputed: set[str] = set()
@@ -439,13 +458,29 @@ class _Reverse:
             idx = ir.index_src(s.index)
             if s.target in self.active:
                 bar = naming.adjoint(s.target)
-                out(self.read(f"{G} = {bar}[{idx}]"), s.loc)
-                out(f"{bar}[{idx}] = 0.0", s.loc)
-                if isinstance(s.value, ir.Name) and s.value.id in self.active:
-                    out(f"{naming.adjoint(s.value.id)} += {G}", s.loc)
+                if _is_slice_store(s):
+                    region = naming.PREFIX + "_region"
+                    out(self.read(f"{region} = {bar}[{idx}].copy()"), s.loc)
+                    out(f"{bar}[{idx}] = 0.0", s.loc)
+                    v = s.value
+                    if isinstance(v, ir.Name) and v.id in self.active:
+                        bar_ndim = self.ti.of(v.id).ndim if self.kind(v.id) == "array" else None
+                        array_rules.accumulate(lambda line: out(self.read(line), s.loc),
+                                               naming.adjoint(v.id), region,
+                                               self.ti.of(s.target).ndim, bar_ndim)
+                else:
+                    out(self.read(f"{G} = {bar}[{idx}]"), s.loc)
+                    out(f"{bar}[{idx}] = 0.0", s.loc)
+                    if isinstance(s.value, ir.Name) and s.value.id in self.active:
+                        out(f"{naming.adjoint(s.value.id)} += {G}", s.loc)
             if self.store_pushes(s.target):
-                value = self.pop_value("f" if self.elem_is_float(s.target) else "i")
-                out(self.read(f"{s.target}[{idx}] = {value}"), s.loc)
+                if _is_slice_store(s):
+                    for d in reversed(range(self.slice_ndim(s))):
+                        out(f"{naming.PREFIX}_dim{d} = {self.pop_value('i')}")
+                    out(self.read(f"{NF} = _pop_into({TF}, {NF}, {SF}, {s.target}[{idx}])"), s.loc)
+                else:
+                    value = self.pop_value("f" if self.elem_is_float(s.target) else "i")
+                    out(self.read(f"{s.target}[{idx}] = {value}"), s.loc)
         elif isinstance(s, ir.ExprStmt):
             self.adj_call(s.value, None, "0.0", s.loc)
         elif isinstance(s, ir.If):
@@ -512,31 +547,56 @@ class _Reverse:
         act = self.active
         if not any(n in act for n in ir.expr_names(e)):
             return
-        if isinstance(e, ir.Name):
-            if self.kind(t) != "array":
-                out(self.read(f"{naming.adjoint(e.id)} += {g}"), s.loc)
+        emit = lambda line: out(self.read(line), s.loc)  # noqa: E731
+        if self.kind(t) == "array" and self.view_of(s) is not None:
+            pass  # a view's adjoint is the same view of the source's adjoint
+        elif isinstance(e, ir.Name):
+            emit(f"{naming.adjoint(e.id)} += {g}")
         elif isinstance(e, ir.Index):
-            if any(isinstance(i, ir.Slice) for i in e.index) or self.kind(t) == "array":
-                raise ADError(f"{s.loc}: reverse mode does not support slices of the active "
-                              f"array {e.value.id!r} yet; index its elements in a loop")
-            out(self.read(f"{naming.adjoint(e.value.id)}[{ir.index_src(e.index)}] += {g}"), s.loc)
-        elif isinstance(e, ir.Attr) and e.attr == "T":
-            pass  # the adjoint of a transpose view is a view of the adjoint
+            emit(f"{naming.adjoint(e.value.id)}[{ir.index_src(e.index)}] += {g}")
         elif isinstance(e, ir.Method) and e.method in derivatives.METHODS_LINEAR and not e.args:
-            out(self.read(f"{naming.adjoint(e.obj.id)} += {g}"), s.loc)
+            emit(f"{naming.adjoint(e.obj.id)} += {g}")
         elif isinstance(e, ir.Call) and e.fn.key in derivatives.CREATION:
             pass
+        elif isinstance(e, ir.Call) and e.fn.key in ("np.sum", "np.mean") and e.kwargs:
+            self.reduction(e, g, s.loc)
         elif isinstance(e, ir.Call) and e.fn.key in derivatives.LINEAR:
             self.linear(e, g, s.loc)
+        elif (isinstance(e, ir.BinOp) and e.op == "@") or \
+                (isinstance(e, ir.Call) and e.fn.key == "np.dot" and not e.kwargs):
+            a, b = (e.left, e.right) if isinstance(e, ir.BinOp) else e.args
+            bars = [naming.adjoint(x.id) if isinstance(x, ir.Name) and x.id in act else None
+                    for x in (a, b)]
+            array_rules.dot(emit, g, ir.atom_src(a), ir.atom_src(b), self.ndim(a), self.ndim(b),
+                            *bars)
         elif elementwise_key(e) is not None:
-            result_array = self.kind(t) == "array"
             for name, p in partials(e, t, self.ti, act, s.loc):
-                term = scale(g, p)
-                if result_array and self.kind(name) != "array":
-                    term = f"np.sum({term})"
-                out(self.read(f"{naming.adjoint(name)} += {term}"), s.loc)
+                bar_ndim = self.ti.of(name).ndim if self.kind(name) == "array" else None
+                array_rules.accumulate(emit, naming.adjoint(name), scale(g, p),
+                                       self.ndim(ir.Name(t)), bar_ndim)
         else:
             raise no_rule(e, s.loc)
+
+    def slice_ndim(self, s: ir.Store) -> int:
+        """Rank of ``a[index]`` for a store with slices: one per slice, plus trailing axes."""
+        t = self.ti.of(s.target)
+        return sum(isinstance(i, ir.Slice) for i in s.index) + t.ndim - len(s.index)
+
+    def ndim(self, a) -> int:
+        t = self.ti.of(a.id) if isinstance(a, ir.Name) else None
+        return t.ndim if is_array(t) else 0
+
+    def reduction(self, e: ir.Call, g: str, loc) -> None:
+        (a,) = e.args
+        axis = e.kwargs.get("axis")
+        if set(e.kwargs) != {"axis"} or not isinstance(axis, ir.Const) or \
+                not isinstance(axis.value, int):
+            raise ADError(f"{loc}: reverse mode supports `{e.fn.text}(a, axis=k)` with a constant "
+                          "integer k only")
+        if isinstance(a, ir.Name) and a.id in self.active:
+            array_rules.reduce_axis(lambda line: self.out(self.read(line), loc),
+                                    naming.adjoint(a.id), g, e.fn.key, a.id, axis.value,
+                                    self.ndim(a))
 
     def linear(self, e: ir.Call, g: str, loc) -> None:
         out = self.out
@@ -571,6 +631,10 @@ class _Reverse:
                        if act and not arr]
         for r, a in zip(results, scalar_args):
             self.out(f"{naming.adjoint(a.id)} += {r}", loc)
+
+
+def _is_slice_store(s) -> bool:
+    return any(isinstance(i, ir.Slice) for i in s.index)
 
 
 def _children(s):
