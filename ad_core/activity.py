@@ -10,7 +10,7 @@ would receive active values is refused: its derivative would be silently lost.
 
 from __future__ import annotations
 
-from adtriad.ad_core import ir
+from adtriad.ad_core import derivatives, ir
 from adtriad.ad_core.errors import ADError
 from adtriad.ad_core.typeinfer import TypeInfo, differentiable, is_array
 
@@ -88,7 +88,7 @@ def _alias_groups(nf, ti: TypeInfo) -> dict[str, set[str]]:
                 src = v.value.id
             elif isinstance(v, ir.Method) and v.method in ("reshape", "transpose"):
                 src = v.obj.id
-            elif isinstance(v, ir.Call) and v.fn.key in ("np.transpose", "np.reshape") and \
+            elif isinstance(v, ir.Call) and v.fn.key in derivatives.VIEWS and \
                     isinstance(v.args[0], ir.Name):
                 src = v.args[0].id
             if src is not None:

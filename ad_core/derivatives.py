@@ -159,7 +159,9 @@ ARITY["np.where"] = (3,)
 # Matrix products, reductions over an axis and views are handled by the generators
 # (forward: the same operation on tangents; reverse: array_rules.py).
 PRODUCTS = {"@", "np.dot"}
-VIEWS = {"np.transpose", "np.reshape"}
+EXTREMA = {"np.max": "np.argmax", "np.amax": "np.argmax", "np.min": "np.argmin",
+           "np.amin": "np.argmin"}  # whole-array max/min: the derivative flows to the arg-extremum
+VIEWS = {"np.transpose", "np.reshape", "np.expand_dims"}
 METHOD_VIEWS = {"reshape", "transpose"}
 
 # Linear and structural operations, handled by the generators.

@@ -151,6 +151,11 @@ class _Forward:
         elif isinstance(e, ir.Call) and (e.fn.key in derivatives.LINEAR
                                          or e.fn.key in derivatives.VIEWS):
             out(f"{dt} = {self.linear(e)}", s.loc)
+        elif isinstance(e, ir.Call) and e.fn.key in derivatives.EXTREMA and len(e.args) == 1 \
+                and not e.kwargs:
+            (a,) = e.args
+            out(f"{dt} = {self.dot(a)}.flat[{derivatives.EXTREMA[e.fn.key]}({ir.atom_src(a)})]",
+                s.loc)
         elif (isinstance(e, ir.BinOp) and e.op == "@") or \
                 (isinstance(e, ir.Call) and e.fn.key == "np.dot" and not e.kwargs):
             a, b = (e.left, e.right) if isinstance(e, ir.BinOp) else e.args

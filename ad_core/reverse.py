@@ -183,6 +183,14 @@ class _Reverse:
         return count == 1 and any(isinstance(s, ir.Assign) and s.target == name
                                   for s in self.body)
 
+    def fixed_value(self, name: str) -> bool:
+        """Does ``name`` hold one value from its assignment to the end of the call?"""
+        if not self.fixed(name):
+            return False
+        if name in self.recompute:
+            return all(self.fixed_value(n) for n in ir.expr_names(self.recompute[name].value))
+        return True
+
     def emit_recompute(self, name: str, done: set) -> None:
         """Recompute ``name`` (and first the recomputed temporaries it reads)."""
         if name in done:
@@ -377,10 +385,14 @@ class _Reverse:
                 self.pop_array(name)
             else:
                 self.pop(name)
+        recomputed_at_start: set = set()
         for s in self.body:  # adjoints of local arrays, in creation order (aliases are views)
             if isinstance(s, ir.Assign) and s.target in self.active and \
                     self.kind(s.target) == "array" and s.target not in self.nf.params:
                 view = self.view_of(s)
+                for name in ir.expr_names(s.value):
+                    if name in self.recompute:
+                        self.emit_recompute(name, recomputed_at_start)
                 out(self.read(f"{naming.adjoint(s.target)} = "
                               f"{view if view else f'np.zeros_like({s.target})'}"))
         r = self.ret.value
@@ -412,7 +424,7 @@ class _Reverse:
             source, text = v.args[0].id, v.fn.text + "({}" + rest + ")"
         if source is None:
             return None
-        unfixed = [n for n in ir.expr_names(v) if n != source and not self.fixed(n)]
+        unfixed = [n for n in ir.expr_names(v) if n != source and not self.fixed_value(n)]
         if unfixed or source not in self.active:
             raise ADError(f"{s.loc}: reverse mode needs the view {s.target!r} of {source!r} to be "
                           "taken with bounds that never change; compute them once before it")
@@ -562,6 +574,13 @@ class _Reverse:
             self.reduction(e, g, s.loc)
         elif isinstance(e, ir.Call) and e.fn.key in derivatives.LINEAR:
             self.linear(e, g, s.loc)
+        elif isinstance(e, ir.Call) and e.fn.key in derivatives.EXTREMA and len(e.args) == 1 \
+                and not e.kwargs:
+            (a,) = e.args
+            k = naming.PREFIX + "_at"
+            emit(f"{k} = {derivatives.EXTREMA[e.fn.key]}({ir.atom_src(a)})")
+            bar = naming.adjoint(a.id)
+            emit(f"{bar}.flat[{k}] = {bar}.flat[{k}] + {g}")
         elif (isinstance(e, ir.BinOp) and e.op == "@") or \
                 (isinstance(e, ir.Call) and e.fn.key == "np.dot" and not e.kwargs):
             a, b = (e.left, e.right) if isinstance(e, ir.BinOp) else e.args
