@@ -68,9 +68,9 @@ def _prepare(mode: Mode, f, args) -> tuple[list, list, tuple]:
         if not isinstance(a, ANNOTATIONS):
             a = Const(a)
         label = _label(f, k)
-        if isinstance(a, (BatchDuplicated, BatchDuplicatedNoNeed, MixedDuplicated)):
-            raise ADError(f"{label}: {type(a).__name__} is not supported yet; differentiate "
-                          "each direction separately with Duplicated")
+        if isinstance(a, MixedDuplicated):
+            raise ADError(f"{label}: MixedDuplicated is not supported yet; pass the tuple's "
+                          "arrays and scalars as separate arguments")
         if isinstance(a, Active):
             if mode.is_forward:
                 raise ADError(f"{label}: Active is for reverse modes; in forward mode write "
@@ -84,10 +84,43 @@ def _prepare(mode: Mode, f, args) -> tuple[list, list, tuple]:
                               f"{type(a.val).__name__}; ints and bools are never active")
         if isinstance(a, (Duplicated, DuplicatedNoNeed)):
             _check_shadow(a, label, mode)
+        if isinstance(a, BATCHED):
+            if not isinstance(a.dval, (tuple, list)) or not a.dval:
+                raise ADError(f"{label}: {type(a).__name__} takes a tuple of shadows, one per "
+                              f"direction, got {type(a.dval).__name__}")
+            for lane, shadow in enumerate(a.dval):
+                _check_shadow(Duplicated(a.val, shadow), f"{label}, shadow {lane + 1}", mode)
         anns.append(a)
         vals.append(a.val)
-        mask.append(isinstance(a, (Active, Duplicated, DuplicatedNoNeed)))
+        mask.append(isinstance(a, (Active, Duplicated, DuplicatedNoNeed) + BATCHED))
     return anns, vals, tuple(mask)
+
+
+def _width(f, anns) -> int:
+    """The batch width: N when any argument is batched (all batched ones must agree, and a
+    batched call takes no plain Duplicated), else 1."""
+    widths = {len(a.dval) for a in anns if isinstance(a, BATCHED)}
+    if not widths:
+        return 1
+    if len(widths) > 1:
+        raise ADError(f"batched arguments of {python_function(f).__qualname__} have different "
+                      f"numbers of shadows {sorted(widths)}; give each the same number")
+    for k, a in enumerate(anns):
+        if isinstance(a, (Duplicated, DuplicatedNoNeed)):
+            raise ADError(f"{_label(f, k)}: a batched call needs every shadowed argument "
+                          "batched; write BatchDuplicated(x, (dx,) * N) for it")
+    return widths.pop()
+
+
+def _shadows(anns, width: int, arrays_only: bool = False) -> list:
+    """The shadows of the shadowed arguments, flat, lane after lane for each argument."""
+    out = []
+    for a in anns:
+        if isinstance(a, (Duplicated, DuplicatedNoNeed) + BATCHED):
+            if arrays_only and not isinstance(a.val, np.ndarray):
+                continue
+            out.extend(a.dval if isinstance(a, BATCHED) else (a.dval,))
+    return out
 
 
 def _check_shadow(a, label: str, mode: Mode) -> None:
@@ -172,27 +205,29 @@ def autodiff(mode, f, *args):
     return _reverse(mode, f, ret, anns, vals, mask)
 
 
-def _module(f, kind, vals, mask):
+def _module(f, kind, vals, mask, width: int = 1):
     sf = get_source_function(f)
-    return build.derivative_module(sf, kind, _argtypes(vals), mask)
+    return build.derivative_module(sf, kind, _argtypes(vals), mask, width)
 
 
 def _forward(mode, f, ret, anns, vals, mask):
-    module = _module(f, "tangent", vals, mask)
+    width = _width(f, anns)
+    module = _module(f, "tangent", vals, mask, width)
     kind = module.RESULT_KIND
     if ret is None:
-        ret = Duplicated if kind in ("float", "array") else Const
+        ret = (Duplicated if width == 1 else BatchDuplicated) if kind in ("float", "array") \
+            else Const
     if ret is Active:
         raise ADError("the return activity Active is for reverse modes; forward modes take "
                       "Duplicated, DuplicatedNoNeed or Const")
-    if ret in (BatchDuplicated, BatchDuplicatedNoNeed, MixedDuplicated):
-        raise ADError(f"return activity {ret.__name__} is not supported yet")
-    tangents = [a.dval for a in anns if isinstance(a, (Duplicated, DuplicatedNoNeed))]
-    out = module.tangent(*vals, *tangents)
-    primal, dret = (None, None) if out is None else out
+    if ret is MixedDuplicated:
+        raise ADError("return activity MixedDuplicated is not supported yet")
+    out = module.tangent(*vals, *_shadows(anns, width))
+    primal, dret = (None, None) if out is None else \
+        (out[0], out[1] if width == 1 else tuple(out[1:]))
     if ret is Const or kind == "none":
         return (primal,) if mode.with_primal else ()
-    if ret is DuplicatedNoNeed:
+    if ret in (DuplicatedNoNeed, BatchDuplicatedNoNeed):
         return (dret,)
     return (primal, dret) if mode.with_primal else (dret,)
 
@@ -213,10 +248,11 @@ def _seed(ret, kind: str, f):
 
 
 def _reverse(mode, f, ret, anns, vals, mask):
-    module = _module(f, "reverse", vals, mask)
+    width = _width(f, anns)
+    module = _module(f, "reverse", vals, mask, width)
     ret, seed = _seed(ret, module.RESULT_KIND, f)
     primal, tape = _run_augmented(module, vals)
-    derivs = _run_adjoint(module, f, anns, vals, seed, tape)
+    derivs = _run_adjoint(module, f, anns, vals, (seed,) * width, tape)
     return (primal, derivs) if mode.with_primal else (derivs,)
 
 
@@ -240,19 +276,26 @@ def _release(module, tape) -> None:
     module.__dict__.setdefault("stack_pool", []).append((tape[0], tape[2]))
 
 
-def _run_adjoint(module, f, anns, vals, seed, tape):
+def _run_adjoint(module, f, anns, vals, seeds: tuple, tape):
+    """Run the adjoint sweep with one seed per lane; the derivative of an Active argument is
+    a number, or a tuple of one per lane in batch mode."""
     params = python_function(f).__code__.co_varnames
     saved = {k: np.copy(vals[k]) for k, name in enumerate(params[:len(vals)])
              if name in module.RESTORED}
-    bars = [a.dval for a in anns if isinstance(a, (Duplicated, DuplicatedNoNeed))
-            and isinstance(a.val, np.ndarray)]
-    result = module.adjoint(*vals, *bars, seed, *tape)
+    width = len(seeds)
+    result = module.adjoint(*vals, *_shadows(anns, width, arrays_only=True), *seeds, *tape)
     _release(module, tape)
     for k, copy in saved.items():
         vals[k][...] = copy
     scalars = iter(result[:-2])
-    return tuple(_cast_like(next(scalars), a.val) if isinstance(a, Active) else None
-                 for a in anns)
+    derivs = []
+    for a in anns:
+        if isinstance(a, Active):
+            lanes = tuple(_cast_like(next(scalars), a.val) for _ in range(width))
+            derivs.append(lanes[0] if width == 1 else lanes)
+        else:
+            derivs.append(None)
+    return tuple(derivs)
 
 
 class _Tape:
@@ -298,7 +341,7 @@ def autodiff_thunk(mode, f, ret_activity=None, *arg_classes):
     def forward(fc, *args):
         check(fc, args)
         anns, vals, mask = _prepare(Reverse, func, args)
-        module = _module(func, "reverse", vals, mask)
+        module = _module(func, "reverse", vals, mask, _width(func, anns))
         _seed(ret_activity, module.RESULT_KIND, func)
         primal, stacks = _run_augmented(module, vals)
         return _Tape(module, stacks, classes), primal, None
@@ -312,10 +355,15 @@ def autodiff_thunk(mode, f, ret_activity=None, *arg_classes):
         if tape.used:
             raise ADError("this tape was already reversed; run forward again for a new tape")
         anns, vals, mask = _prepare(Reverse, func, args)
+        width = _width(func, anns)
         ret, _ = _seed(ret_activity, tape.module.RESULT_KIND, func)
-        seed = 0.0 if ret is Const else float(dret if dret is not None else 1.0)
+        dret = 1.0 if dret is None else dret
+        seeds = tuple(dret) if isinstance(dret, (tuple, list)) else (dret,) * width
+        if len(seeds) != width:
+            raise ADError(f"dret has {len(seeds)} cotangents but the call has {width} lanes")
+        seeds = tuple(0.0 if ret is Const else float(d) for d in seeds)
         tape.used = True
-        return (_run_adjoint(tape.module, func, anns, vals, seed, tape.stacks),)
+        return (_run_adjoint(tape.module, func, anns, vals, seeds, tape.stacks),)
 
     return forward, reverse
 
@@ -342,8 +390,8 @@ def gradient(mode, f, *xs):
                 g[i] = autodiff(mode, f, Duplicated, *args)[0]
             grads.append(g)
         return tuple(grads)
-    args = [Duplicated(x, np.zeros_like(x)) if isinstance(x, np.ndarray) else Active(float(x))
-            if not isinstance(x, np.floating) else Active(x) for x in xs]
+    args = [Duplicated(x, np.zeros_like(x)) if isinstance(x, np.ndarray) else
+            Active(x if isinstance(x, np.floating) else float(x)) for x in xs]
     (derivs,) = autodiff(Reverse, f, Active, *args)
     return tuple(a.dval if isinstance(a, Duplicated) else d for a, d in zip(args, derivs))
 

@@ -107,6 +107,7 @@ class Spec:
     is_callee: bool
     uid: int
     returns_none: bool = field(default=False)
+    width: int = 1  # lanes: shadows per active value (batch mode)
 
     @property
     def active_params(self) -> set:
@@ -137,8 +138,9 @@ class Spec:
 class Builder:
     """Generates the code of a request and of every function it calls."""
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, width: int = 1):
         self.kind = kind
+        self.width = width
         self.specs: dict = {}
         self.in_progress: set = set()
         self.chunks: list[str] = []
@@ -155,7 +157,8 @@ class Builder:
         mask = tuple(m and differentiable(t) for m, t in zip(mask, argtypes))
         active = analyze(nf, ti, {p for p, m in zip(nf.params, mask) if m})
         spec = Spec(nf, ti, active, mask, tuple(is_array(t) for t in argtypes), self.kind,
-                    is_callee, len(self.specs), returns_none=ti.restype == numba.types.none)
+                    is_callee, len(self.specs), returns_none=ti.restype == numba.types.none,
+                    width=self.width)
         for text, callee in nf.user_callees.items():
             self.bindings[text] = _bind(f"{callee.digest}:primal", jitted(callee.func))
         for text, obj in nf.bindings.items():
@@ -216,9 +219,11 @@ def _bind(key: str, obj) -> str:
 _KEYS: dict = {}
 
 
-def request_key(sf: SourceFunction, kind: str, argtypes: tuple, mask: tuple) -> str:
+def request_key(sf: SourceFunction, kind: str, argtypes: tuple, mask: tuple,
+                width: int = 1) -> str:
     """Hash of everything the generated code depends on (memoized per process)."""
     from adtriad.ad_core import rules
+    kind = kind if width == 1 else f"{kind}x{width}"
     memo = (sf, kind, argtypes, mask, rules.registry_digest())
     if refresh(sf):
         _KEYS.clear()
@@ -314,14 +319,16 @@ adjoint = {top.adj_name}
     return "\n".join(lines) + "\n"
 
 
-def derivative_module(func_sf: SourceFunction, kind: str, argtypes: tuple, mask: tuple):
-    """Load (generating and writing on first use) the derivative module of a request."""
-    key = request_key(func_sf, kind, argtypes, mask)
+def derivative_module(func_sf: SourceFunction, kind: str, argtypes: tuple, mask: tuple,
+                      width: int = 1):
+    """Load (generating and writing on first use) the derivative module of a request; width
+    > 1 gives batch mode (that many shadows per active value)."""
+    key = request_key(func_sf, kind, argtypes, mask, width)
     if key in _LOADED:
         return _LOADED[key]
     name = f"adtriad_{func_sf.name}_{key}"
     path = cache_dir() / f"{name}.py"
-    builder = Builder(kind)
+    builder = Builder(kind, width)
     top = None
     if path.exists():
         _register_bindings(func_sf, set())

@@ -1,23 +1,23 @@
-"""Forward mode: a tangent statement beside each active primal statement.
+"""Forward mode: tangent statements beside each active primal statement.
 
 Contract: :func:`generate` returns the source of ``NAME(params..., tangents...)`` for a
-:class:`~adtriad.ad_core.build.Spec`: the tangent parameters follow the primal ones, one per
-active parameter, in order. It returns ``(result, tangent_of_result)`` (``None`` for a
-function returning nothing) and writes the tangents of the arrays it writes into their
-shadow arrays. Control flow is kept as it is: no tape is needed.
+:class:`~adtriad.ad_core.build.Spec` of width W (W > 1 for batch mode): after the primal
+parameters come, for each active parameter in order, its W tangents (one per lane). The
+function returns ``(result, tangent_lane_0, ..., tangent_lane_W-1)`` (``result`` None for a
+function returning nothing; zero tangents when the result is inactive) and writes the tangents
+of the arrays it writes into their shadow arrays. Control flow is kept as it is; no tape.
 """
 
 from __future__ import annotations
 
 from adtriad.ad_core import derivatives, ir, naming
-from adtriad.ad_core.emit import Emitter, atom_type, elementwise_key, no_rule, partials, zero_of
+from adtriad.ad_core.emit import Emitter, elementwise_key, no_rule, partials, zero_of
 from adtriad.ad_core.errors import ADError
 from adtriad.ad_core.typeinfer import is_array, is_float
 
 
 def generate(spec, builder) -> str:
-    gen = _Forward(spec, builder)
-    return gen.run()
+    return _Forward(spec, builder).run()
 
 
 class _Forward:
@@ -28,20 +28,29 @@ class _Forward:
         self.active = spec.active
         self.builder = builder
         self.out = Emitter()
+        self.lanes = range(spec.width)
+        self.lane = 0
+
+    def T(self, name: str, lane: int | None = None) -> str:
+        """The tangent of ``name`` in the current (or given) lane."""
+        lane = self.lane if lane is None else lane
+        return naming.tangent(name, lane if self.spec.width > 1 else None)
 
     def dot(self, a) -> str | None:
         """Tangent source of an atom, or None when it is inactive."""
         if isinstance(a, ir.Name) and a.id in self.active:
-            return naming.tangent(a.id)
+            return self.T(a.id)
         return None
 
     def run(self) -> str:
         params = list(self.nf.params)
-        tparams = [naming.tangent(p) for p in params if p in self.spec.active_params]
+        tparams = [self.T(p, k) for p in params if p in self.spec.active_params
+                   for k in self.lanes]
         head = f"def {self.spec.fname}({', '.join(params + tparams)}):"
         for name in sorted(self.active):
             if name not in self.nf.params and is_float(self.ti.of(name)):
-                self.out(f"{naming.tangent(name)} = {zero_of(self.ti.of(name))}")
+                for k in self.lanes:
+                    self.out(f"{self.T(name, k)} = {zero_of(self.ti.of(name))}")
         self.block(self.nf.body)
         return "\n".join([head] + self.out.lines)
 
@@ -57,8 +66,8 @@ class _Forward:
             idx = ir.index_src(s.index)
             out(f"{s.target}[{idx}] = {ir.atom_src(s.value)}", s.loc)
             if s.target in self.active:
-                d = self.dot(s.value) or "0.0"
-                out(f"{naming.tangent(s.target)}[{idx}] = {d}", s.loc)
+                for self.lane in self.lanes:
+                    out(f"{self.T(s.target)}[{idx}] = {self.dot(s.value) or '0.0'}", s.loc)
         elif isinstance(s, ir.ExprStmt):
             call = s.value
             if call.fn.key == "user" and self.call_is_active(call):
@@ -88,15 +97,20 @@ class _Forward:
                 out(f"if {s.exit_flag}:")
                 out("    break")
         elif isinstance(s, ir.Return):
-            if s.value is None:
-                out("return None", s.loc)
-            else:
-                rt = self.ti.restype
-                d = self.dot(s.value) or (zero_of(rt) if not is_array(rt)
-                                          else f"np.zeros_like({ir.atom_src(s.value)})")
-                out(f"return {ir.atom_src(s.value)}, {d}", s.loc)
+            self.ret(s)
         else:  # pragma: no cover - the normalizer emits nothing else
             raise TypeError(s)
+
+    def ret(self, s: ir.Return) -> None:
+        if s.value is None:
+            self.out("return None", s.loc)
+            return
+        rt = self.ti.restype
+        zero = f"np.zeros_like({ir.atom_src(s.value)})" if is_array(rt) else zero_of(rt)
+        dots = []
+        for self.lane in self.lanes:
+            dots.append(self.dot(s.value) or zero)
+        self.out(f"return {', '.join([ir.atom_src(s.value)] + dots)}", s.loc)
 
     def call_is_active(self, call) -> bool:
         return any(isinstance(a, ir.Name) and a.id in self.active for a in call.args)
@@ -104,59 +118,58 @@ class _Forward:
     def user_call(self, call, target: str | None = None) -> str:
         callee = self.builder.request(call, self.spec, "tangent")
         args = [ir.atom_src(a) for a in call.args]
-        dots = [naming.tangent(a.id) for a, act in zip(call.args, callee.active_mask) if act]
+        dots = [self.T(a.id, k) for a, act in zip(call.args, callee.active_mask) if act
+                for k in self.lanes]
         text = f"{callee.fname}({', '.join(args + dots)})"
         if target is None:
             return text
         if callee.returns_none:
             return f"{text}; {target} = None"
         if target in self.active:
-            return f"{target}, {naming.tangent(target)} = {text}"
-        return f"{target}, {naming.PREFIX}_unused = {text}"
+            return f"{', '.join([target] + [self.T(target, k) for k in self.lanes])} = {text}"
+        unused = [f"{naming.PREFIX}_unused{k}" for k in self.lanes]
+        return f"{', '.join([target] + unused)} = {text}"
 
     def assign(self, s: ir.Assign) -> None:
         out, t, e = self.out, s.target, s.value
         if s.inplace and is_array(self.ti.of(t)):
             raise ADError(f"{s.loc}: in-place `{t} op= ...` on an array is not supported yet; "
                           "write a loop over its elements")
-        if isinstance(e, ir.Call) and e.fn.key == "user":
-            if self.call_is_active(e):
-                out(self.user_call(e, t), s.loc)
-            else:
-                out(f"{t} = {ir.expr_src(e)}", s.loc)
-                if t in self.active:
-                    out(f"{naming.tangent(t)} = {zero_of(self.ti.of(t))}", s.loc)
+        if isinstance(e, ir.Call) and e.fn.key == "user" and self.call_is_active(e):
+            out(self.user_call(e, t), s.loc)
             return
         out(f"{t} = {ir.expr_src(e)}", s.loc)
-        if t not in self.active:
-            return
-        dt = naming.tangent(t)
+        if t in self.active:
+            for self.lane in self.lanes:
+                out(f"{self.T(t)} = {self.tangent_of(s)}", s.loc)
+
+    def tangent_of(self, s: ir.Assign) -> str:
+        """The tangent expression of an active assignment, in the current lane."""
+        t, e = s.target, s.value
         tt = self.ti.of(t)
         zero = f"np.zeros_like({t})" if is_array(tt) else zero_of(tt)
-        names_active = any(n in self.active for n in ir.expr_names(e))
         if isinstance(e, ir.Call) and e.fn.key in derivatives.CREATION:
-            out(f"{dt} = np.zeros_like({t})", s.loc)
-        elif not names_active:
-            out(f"{dt} = {zero}", s.loc)
-        elif isinstance(e, ir.Name):
-            out(f"{dt} = {self.dot(e)}", s.loc)
-        elif isinstance(e, ir.Index):
-            out(f"{dt} = {naming.tangent(e.value.id)}[{ir.index_src(e.index)}]", s.loc)
-        elif isinstance(e, ir.Attr) and e.attr == "T":
-            out(f"{dt} = {naming.tangent(e.value.id)}.T", s.loc)
-        elif isinstance(e, ir.Method) and (e.method in derivatives.METHOD_VIEWS or (
+            return f"np.zeros_like({t})"
+        if not any(n in self.active for n in ir.expr_names(e)):
+            return zero
+        if isinstance(e, ir.Name):
+            return self.dot(e)
+        if isinstance(e, ir.Index):
+            return f"{self.T(e.value.id)}[{ir.index_src(e.index)}]"
+        if isinstance(e, ir.Attr) and e.attr == "T":
+            return f"{self.T(e.value.id)}.T"
+        if isinstance(e, ir.Method) and (e.method in derivatives.METHOD_VIEWS or (
                 e.method in derivatives.METHODS_LINEAR and not e.args)):
             args = ", ".join(ir.atom_src(a) for a in e.args)
-            out(f"{dt} = {naming.tangent(e.obj.id)}.{e.method}({args})", s.loc)
-        elif isinstance(e, ir.Call) and (e.fn.key in derivatives.LINEAR
-                                         or e.fn.key in derivatives.VIEWS):
-            out(f"{dt} = {self.linear(e)}", s.loc)
-        elif isinstance(e, ir.Call) and e.fn.key in derivatives.EXTREMA and len(e.args) == 1 \
+            return f"{self.T(e.obj.id)}.{e.method}({args})"
+        if isinstance(e, ir.Call) and (e.fn.key in derivatives.LINEAR
+                                       or e.fn.key in derivatives.VIEWS):
+            return self.linear(e)
+        if isinstance(e, ir.Call) and e.fn.key in derivatives.EXTREMA and len(e.args) == 1 \
                 and not e.kwargs:
             (a,) = e.args
-            out(f"{dt} = {self.dot(a)}.flat[{derivatives.EXTREMA[e.fn.key]}({ir.atom_src(a)})]",
-                s.loc)
-        elif (isinstance(e, ir.BinOp) and e.op == "@") or \
+            return f"{self.dot(a)}.flat[{derivatives.EXTREMA[e.fn.key]}({ir.atom_src(a)})]"
+        if (isinstance(e, ir.BinOp) and e.op == "@") or \
                 (isinstance(e, ir.Call) and e.fn.key == "np.dot" and not e.kwargs):
             a, b = (e.left, e.right) if isinstance(e, ir.BinOp) else e.args
             terms = []
@@ -164,21 +177,20 @@ class _Forward:
                 terms.append(f"np.dot({self.dot(a)}, {ir.atom_src(b)})")
             if self.dot(b):
                 terms.append(f"np.dot({ir.atom_src(a)}, {self.dot(b)})")
-            out(f"{dt} = {' + '.join(terms)}", s.loc)
-        elif elementwise_key(e) is not None:
-            terms = [f"({p}) * {naming.tangent(name)}" if p not in ("1", "-1")
-                     else ("" if p == "1" else "-") + naming.tangent(name)
+            return " + ".join(terms)
+        if elementwise_key(e) is not None:
+            terms = [f"({p}) * {self.T(name)}" if p not in ("1", "-1")
+                     else ("" if p == "1" else "-") + self.T(name)
                      for name, p in partials(e, t, self.ti, self.active, s.loc)]
-            out(f"{dt} = {' + '.join(terms) if terms else zero}", s.loc)
-        else:
-            raise no_rule(e, s.loc)
+            return " + ".join(terms) if terms else zero
+        raise no_rule(e, s.loc)
 
     def linear(self, e: ir.Call) -> str:
         if e.fn.key == "np.array":
             (lst,) = e.args
             elts = [self.dot(a) or "0.0" for a in lst.elts]
             return f"np.array([{', '.join(elts)}])"
-        args = [self.dot(a) or ir.atom_src(a) if k == 0 else ir.atom_src(a)
+        args = [(self.dot(a) or ir.atom_src(a)) if k == 0 else ir.atom_src(a)
                 for k, a in enumerate(e.args)]
         kwargs = [f"{k}={ir.atom_src(v)}" for k, v in e.kwargs.items()]
         return f"{e.fn.text}({', '.join(args + kwargs)})"

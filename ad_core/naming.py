@@ -21,9 +21,19 @@ def tangent(name: str, lane: int | None = None) -> str:
     return f"{PREFIX}_dot_{name}" if lane is None else f"{PREFIX}_dot{lane}_{name}"
 
 
-def adjoint(name: str) -> str:
-    """The reverse-mode adjoint (accumulated cotangent) of ``name``."""
-    return f"{PREFIX}_bar_{name}"
+def adjoint(name: str, lane: int | None = None) -> str:
+    """The reverse-mode adjoint (accumulated cotangent) of ``name`` (lane ``k`` in batch mode)."""
+    return f"{PREFIX}_bar_{name}" if lane is None else f"{PREFIX}_bar{lane}_{name}"
+
+
+def seed(lane: int | None = None) -> str:
+    """The cotangent of the result (lane ``k`` in batch mode)."""
+    return SEED if lane is None else f"{SEED}{lane}"
+
+
+def grad(lane: int | None = None) -> str:
+    """The cotangent a statement passes on while it is reversed."""
+    return GRAD if lane is None else f"{GRAD}{lane}"
 
 
 def callee(fname: str, n: int, kind: str) -> str:

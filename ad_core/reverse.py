@@ -77,7 +77,18 @@ class _Reverse:
         self.recompute_block: dict[str, int] = {}
         self._find_recomputable(self.body)
         self._work: dict[int, bool] = {}
+        self.lanes = range(spec.width)
+        self.lane = 0
         self._check_arrays()
+
+    def B(self, name: str, lane: int | None = None) -> str:
+        """The adjoint of ``name`` in the current (or given) lane."""
+        lane = self.lane if lane is None else lane
+        return naming.adjoint(name, lane if self.spec.width > 1 else None)
+
+    def lane_name(self, fn, lane: int | None = None) -> str:
+        lane = self.lane if lane is None else lane
+        return fn(lane if self.spec.width > 1 else None)
 
     # ---- decisions shared by both sweeps --------------------------------------------------
     def kind(self, name: str) -> str:
@@ -368,10 +379,12 @@ class _Reverse:
     # ---- adjoint sweep --------------------------------------------------------------------
     def adjoint(self) -> str:
         body = self.adjoint_body()
-        params = (self.nf.params + [naming.adjoint(p) for p in self.spec.active_array_params]
-                  + [naming.SEED] + list(naming.TAPE))
+        params = (self.nf.params
+                  + [self.B(p, k) for p in self.spec.active_array_params for k in self.lanes]
+                  + [self.lane_name(naming.seed, k) for k in self.lanes] + list(naming.TAPE))
         head = f"def {self.spec.adj_name}({', '.join(params)}):"
-        results = [naming.adjoint(p) for p in self.spec.active_scalar_params] + [NF, NI]
+        results = [self.B(p, k) for p in self.spec.active_scalar_params for k in self.lanes]
+        results += [NF, NI]
         body.append(f"    return ({', '.join(results)},)")
         return "\n".join([head] + body)
 
@@ -379,7 +392,8 @@ class _Reverse:
         out = self.out = Emitter()
         for name in sorted(self.active):
             if self.kind(name) == "float":
-                out(f"{naming.adjoint(name)} = {zero_of(self.ti.of(name))}")
+                for k in self.lanes:
+                    out(f"{self.B(name, k)} = {zero_of(self.ti.of(name))}")
         for name in reversed(self.final_locals()):
             if self.kind(name) == "array":
                 self.pop_array(name)
@@ -393,15 +407,18 @@ class _Reverse:
                 for name in ir.expr_names(s.value):
                     if name in self.recompute:
                         self.emit_recompute(name, recomputed_at_start)
-                out(self.read(f"{naming.adjoint(s.target)} = "
-                              f"{view if view else f'np.zeros_like({s.target})'}"))
+                for self.lane in self.lanes:
+                    view = self.view_of(s)
+                    out(self.read(f"{self.B(s.target)} = "
+                                  f"{view if view else f'np.zeros_like({s.target})'}"))
         r = self.ret.value
         if isinstance(r, ir.Name) and r.id in self.active:
             if self.kind(r.id) == "array":
                 raise ADError(f"{self.ret.loc}: reverse mode needs a scalar result, but "
                               f"{self.nf.name} returns an array; write it into an output "
                               "argument annotated Duplicated instead")
-            out(self.read(f"{naming.adjoint(r.id)} += {naming.SEED}"), self.ret.loc)
+            for self.lane in self.lanes:
+                out(self.read(f"{self.B(r.id)} += {self.lane_name(naming.seed)}"), self.ret.loc)
         self.adj_block(self.body)
         return out.lines
 
@@ -428,7 +445,7 @@ class _Reverse:
         if unfixed or source not in self.active:
             raise ADError(f"{s.loc}: reverse mode needs the view {s.target!r} of {source!r} to be "
                           "taken with bounds that never change; compute them once before it")
-        return text.format(naming.adjoint(source))
+        return text.format(self.B(source))
 
     def pop(self, name: str) -> None:
         t = self.ti.of(name)
@@ -468,8 +485,8 @@ class _Reverse:
             self.adj_assign(s)
         elif isinstance(s, ir.Store):
             idx = ir.index_src(s.index)
-            if s.target in self.active:
-                bar = naming.adjoint(s.target)
+            for self.lane in self.lanes if s.target in self.active else ():
+                bar = self.B(s.target)
                 if _is_slice_store(s):
                     region = naming.PREFIX + "_region"
                     out(self.read(f"{region} = {bar}[{idx}].copy()"), s.loc)
@@ -478,13 +495,13 @@ class _Reverse:
                     if isinstance(v, ir.Name) and v.id in self.active:
                         bar_ndim = self.ti.of(v.id).ndim if self.kind(v.id) == "array" else None
                         array_rules.accumulate(lambda line: out(self.read(line), s.loc),
-                                               naming.adjoint(v.id), region,
+                                               self.B(v.id), region,
                                                self.ti.of(s.target).ndim, bar_ndim)
                 else:
                     out(self.read(f"{G} = {bar}[{idx}]"), s.loc)
                     out(f"{bar}[{idx}] = 0.0", s.loc)
                     if isinstance(s.value, ir.Name) and s.value.id in self.active:
-                        out(f"{naming.adjoint(s.value.id)} += {G}", s.loc)
+                        out(f"{self.B(s.value.id)} += {G}", s.loc)
             if self.store_pushes(s.target):
                 if _is_slice_store(s):
                     for d in reversed(range(self.slice_ndim(s))):
@@ -494,7 +511,7 @@ class _Reverse:
                     value = self.pop_value("f" if self.elem_is_float(s.target) else "i")
                     out(self.read(f"{s.target}[{idx}] = {value}"), s.loc)
         elif isinstance(s, ir.ExprStmt):
-            self.adj_call(s.value, None, "0.0", s.loc)
+            self.adj_call(s.value, ["0.0"] * self.spec.width, s.loc)
         elif isinstance(s, ir.If):
             out(f"if {self.pop_value('i')} != 0:", s.loc)
             with out.indent():
@@ -538,19 +555,21 @@ class _Reverse:
     def adj_assign(self, s: ir.Assign) -> None:
         out, t, e = self.out, s.target, s.value
         is_call = isinstance(e, ir.Call) and self.call_differentiated(e)
-        if t in self.active and self.kind(t) == "float":
-            bar = naming.adjoint(t)
-            out(f"{G} = {bar}", s.loc)
-            out(f"{bar} = {zero_of(self.ti.of(t))}", s.loc)
-            g = G
-        elif t in self.active:
-            g = naming.adjoint(t)
-        else:
-            g = None
+        grads = []
+        for self.lane in self.lanes:
+            if t in self.active and self.kind(t) == "float":
+                g = self.lane_name(naming.grad) if is_call else G
+                out(f"{g} = {self.B(t)}", s.loc)
+                out(f"{self.B(t)} = {zero_of(self.ti.of(t))}", s.loc)
+            elif t in self.active:
+                g = self.B(t)
+            else:
+                g = "0.0"
+            grads.append(g)
+            if not is_call and g != "0.0":
+                self.contributions(s, g)
         if is_call:
-            self.adj_call(e, t, g or "0.0", s.loc)
-        elif g is not None:
-            self.contributions(s, g)
+            self.adj_call(e, grads, s.loc)
         if self.pushes(t):
             self.pop(t)
 
@@ -563,11 +582,11 @@ class _Reverse:
         if self.kind(t) == "array" and self.view_of(s) is not None:
             pass  # a view's adjoint is the same view of the source's adjoint
         elif isinstance(e, ir.Name):
-            emit(f"{naming.adjoint(e.id)} += {g}")
+            emit(f"{self.B(e.id)} += {g}")
         elif isinstance(e, ir.Index):
-            emit(f"{naming.adjoint(e.value.id)}[{ir.index_src(e.index)}] += {g}")
+            emit(f"{self.B(e.value.id)}[{ir.index_src(e.index)}] += {g}")
         elif isinstance(e, ir.Method) and e.method in derivatives.METHODS_LINEAR and not e.args:
-            emit(f"{naming.adjoint(e.obj.id)} += {g}")
+            emit(f"{self.B(e.obj.id)} += {g}")
         elif isinstance(e, ir.Call) and e.fn.key in derivatives.CREATION:
             pass
         elif isinstance(e, ir.Call) and e.fn.key in ("np.sum", "np.mean") and e.kwargs:
@@ -579,19 +598,19 @@ class _Reverse:
             (a,) = e.args
             k = naming.PREFIX + "_at"
             emit(f"{k} = {derivatives.EXTREMA[e.fn.key]}({ir.atom_src(a)})")
-            bar = naming.adjoint(a.id)
+            bar = self.B(a.id)
             emit(f"{bar}.flat[{k}] = {bar}.flat[{k}] + {g}")
         elif (isinstance(e, ir.BinOp) and e.op == "@") or \
                 (isinstance(e, ir.Call) and e.fn.key == "np.dot" and not e.kwargs):
             a, b = (e.left, e.right) if isinstance(e, ir.BinOp) else e.args
-            bars = [naming.adjoint(x.id) if isinstance(x, ir.Name) and x.id in act else None
+            bars = [self.B(x.id) if isinstance(x, ir.Name) and x.id in act else None
                     for x in (a, b)]
             array_rules.dot(emit, g, ir.atom_src(a), ir.atom_src(b), self.ndim(a), self.ndim(b),
                             *bars)
         elif elementwise_key(e) is not None:
             for name, p in partials(e, t, self.ti, act, s.loc):
                 bar_ndim = self.ti.of(name).ndim if self.kind(name) == "array" else None
-                array_rules.accumulate(emit, naming.adjoint(name), scale(g, p),
+                array_rules.accumulate(emit, self.B(name), scale(g, p),
                                        self.ndim(ir.Name(t)), bar_ndim)
         else:
             raise no_rule(e, s.loc)
@@ -614,7 +633,7 @@ class _Reverse:
                           "integer k only")
         if isinstance(a, ir.Name) and a.id in self.active:
             array_rules.reduce_axis(lambda line: self.out(self.read(line), loc),
-                                    naming.adjoint(a.id), g, e.fn.key, a.id, axis.value,
+                                    self.B(a.id), g, e.fn.key, a.id, axis.value,
                                     self.ndim(a))
 
     def linear(self, e: ir.Call, g: str, loc) -> None:
@@ -625,31 +644,33 @@ class _Reverse:
         if e.fn.key == "np.array":
             for k, a in enumerate(e.args[0].elts):
                 if isinstance(a, ir.Name) and a.id in self.active:
-                    out(self.read(f"{naming.adjoint(a.id)} += {g}[{k}]"), loc)
+                    out(self.read(f"{self.B(a.id)} += {g}[{k}]"), loc)
             return
         (a,) = e.args
         if not (isinstance(a, ir.Name) and a.id in self.active):
             return
         if e.fn.key == "np.mean":
-            out(self.read(f"{naming.adjoint(a.id)} += {g} / {a.id}.size"), loc)
+            out(self.read(f"{self.B(a.id)} += {g} / {a.id}.size"), loc)
         else:
-            out(self.read(f"{naming.adjoint(a.id)} += {g}"), loc)
+            out(self.read(f"{self.B(a.id)} += {g}"), loc)
 
-    def adj_call(self, call, target, g: str, loc) -> None:
+    def adj_call(self, call, grads: list, loc) -> None:
+        """Reverse a call: the callee's adjoint takes the arguments, the adjoints of the active
+        array arguments and the result's cotangent, lane by lane, and returns the adjoints of
+        the active scalar arguments."""
         if not self.call_differentiated(call):
             return
         callee = self.builder.request(call, self.spec, "reverse")
         args = [ir.atom_src(a) for a in call.args]
-        bars = [naming.adjoint(a.id) for a, act, arr in
-                zip(call.args, callee.active_mask, callee.array_mask) if act and arr]
-        results = [f"{naming.PREFIX}_r{k}" for k, (act, arr) in
-                   enumerate(zip(callee.active_mask, callee.array_mask)) if act and not arr]
-        text = f"{callee.adj_name}({', '.join(args + bars + [g, TAPE_ARGS])})"
+        pairs = list(zip(call.args, callee.active_mask, callee.array_mask))
+        bars = [self.B(a.id, k) for a, act, arr in pairs if act and arr for k in self.lanes]
+        scalars = [a for a, act, arr in pairs if act and not arr]
+        results = [f"{naming.PREFIX}_r{j}_{k}" for j in range(len(scalars)) for k in self.lanes]
+        text = f"{callee.adj_name}({', '.join(args + bars + list(grads) + [TAPE_ARGS])})"
         self.out(self.read(f"{', '.join(results + [NF, NI])} = {text}"), loc)
-        scalar_args = [a for a, act, arr in zip(call.args, callee.active_mask, callee.array_mask)
-                       if act and not arr]
-        for r, a in zip(results, scalar_args):
-            self.out(f"{naming.adjoint(a.id)} += {r}", loc)
+        for j, a in enumerate(scalars):
+            for k in self.lanes:
+                self.out(f"{self.B(a.id, k)} += {naming.PREFIX}_r{j}_{k}", loc)
 
 
 def _is_slice_store(s) -> bool:
