@@ -9,11 +9,13 @@ from adtriad.ad_core.annotations import (
     Forward, ForwardWithPrimal, MixedDuplicated, Reverse, ReverseSplitWithPrimal,
     ReverseWithPrimal,
 )
-from adtriad.ad_core.api import autodiff, autodiff_thunk, derivative_source, gradient
+from adtriad.ad_core.api import (
+    autodiff, autodiff_thunk, derivative_source, gradient, jacobian,
+)
 from adtriad.ad_core.errors import ADError
 
 __all__ = [
-    "autodiff", "autodiff_thunk", "gradient", "derivative_source",
+    "autodiff", "autodiff_thunk", "gradient", "jacobian", "derivative_source",
     "Forward", "ForwardWithPrimal", "Reverse", "ReverseWithPrimal", "ReverseSplitWithPrimal",
     "Const", "Active", "Duplicated", "DuplicatedNoNeed", "BatchDuplicated",
     "BatchDuplicatedNoNeed", "MixedDuplicated", "ADError",

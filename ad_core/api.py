@@ -18,7 +18,7 @@ from adtriad.ad_core import build
 from adtriad.ad_core._runtime import new_stacks
 from adtriad.ad_core.annotations import (
     ANNOTATIONS, BATCHED, Active, BatchDuplicated, BatchDuplicatedNoNeed, Const, Duplicated,
-    DuplicatedNoNeed, MixedDuplicated, Mode, Reverse, ReverseSplitWithPrimal,
+    DuplicatedNoNeed, Forward, MixedDuplicated, Mode, Reverse, ReverseSplitWithPrimal,
 )
 from adtriad.ad_core.errors import ADError
 from adtriad.ad_core.source import get_source_function, python_function
@@ -239,7 +239,8 @@ def _seed(ret, kind: str, f):
         if kind != "float":
             raise ADError(f"return activity Active needs a float result, but "
                           f"{python_function(f).__qualname__} returns {kind}; use Const and "
-                          "seed output arrays through their shadows")
+                          "seed output arrays through their shadows, or jacobian(Reverse, f, x)"
+                          " for an array result")
         return ret, 1.0
     if ret is Const:
         return ret, 0.0
@@ -437,3 +438,76 @@ def _parse_type(t):
         raise ADError(f"cannot read the type {t!r}; write e.g. float64, float32, int64, "
                       "float64[::1] (a C-contiguous 1-D array) or float64[:, ::1]")
     return value
+
+
+BATCH_CHUNK = 8  # directions per pass in jacobian: lanes are unrolled in the generated code
+
+
+def jacobian(mode, f, x):
+    """The Jacobian of ``f`` at the float array ``x``, of shape ``out.shape + x.shape``.
+
+    Forward mode pushes the basis directions of x through in batches of BATCH_CHUNK lanes;
+    reverse mode pulls back the basis directions of the result the same way.
+    """
+    mode = _check_mode(mode)
+    f = _unwrap_function(f)
+    if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.floating):
+        raise ADError("jacobian(mode, f, x): x must be a float array; for a scalar use "
+                      "autodiff(Forward, f, Duplicated(x, 1.0))")
+    if mode.is_forward:
+        return _jacobian_forward(f, x)
+    return _jacobian_reverse(f, x)
+
+
+def _basis(shape, dtype, indices):
+    out = []
+    for i in indices:
+        e = np.zeros(shape, dtype)
+        e[i] = 1.0
+        out.append(e)
+    return out
+
+
+def _chunks(shape):
+    indices = list(np.ndindex(shape))
+    for start in range(0, len(indices), BATCH_CHUNK):
+        yield indices[start:start + BATCH_CHUNK]
+
+
+def _jacobian_forward(f, x):
+    jac = None
+    for chunk in _chunks(x.shape):
+        dirs = _basis(x.shape, x.dtype, chunk)
+        (cols,) = autodiff(Forward, f, BatchDuplicated(x.copy(), tuple(dirs)))
+        cols = cols if len(chunk) > 1 else (cols,)
+        if jac is None:
+            out_shape = np.shape(cols[0])
+            jac = np.zeros(out_shape + x.shape, np.result_type(x.dtype, np.asarray(cols[0])))
+        for i, col in zip(chunk, cols):
+            jac[(Ellipsis,) + i] = col
+    return jac
+
+
+def _jacobian_reverse(f, x):
+    probe = python_function(f)(x.copy())
+    if not isinstance(probe, np.ndarray):
+        probe = np.asarray(probe, dtype=x.dtype)
+    jac = np.zeros(probe.shape + x.shape, np.result_type(x.dtype, probe.dtype))
+    for chunk in _chunks(probe.shape):
+        width = len(chunk)
+        module = _module(f, "reverse", [x], (True,), width)
+        if module.RESULT_KIND not in ("array", "float"):
+            raise ADError(f"jacobian needs a float or array result; "
+                          f"{python_function(f).__qualname__} returns {module.RESULT_KIND}")
+        vals = [x.copy()]
+        _, tape = _run_augmented(module, vals)
+        bars = [np.zeros_like(x) for _ in range(width)]
+        if module.RESULT_KIND == "float":
+            seeds = [1.0]
+        else:
+            seeds = _basis(probe.shape, probe.dtype, chunk)
+        module.adjoint(vals[0], *bars, *seeds, *tape)
+        _release(module, tape)
+        for i, bar in zip(chunk, bars):
+            jac[i] = bar
+    return jac

@@ -413,11 +413,7 @@ class _Reverse:
                                   f"{view if view else f'np.zeros_like({s.target})'}"))
         r = self.ret.value
         if isinstance(r, ir.Name) and r.id in self.active:
-            if self.kind(r.id) == "array":
-                raise ADError(f"{self.ret.loc}: reverse mode needs a scalar result, but "
-                              f"{self.nf.name} returns an array; write it into an output "
-                              "argument annotated Duplicated instead")
-            for self.lane in self.lanes:
+            for self.lane in self.lanes:  # an array result's seed is an array (or 0.0: none)
                 out(self.read(f"{self.B(r.id)} += {self.lane_name(naming.seed)}"), self.ret.loc)
         self.adj_block(self.body)
         return out.lines

@@ -218,6 +218,7 @@ def returns_array(a):
     return a * 2.0
 
 
-def test_array_result_in_reverse():
-    with pytest.raises(ADError, match=r"reverse mode needs a scalar result.*Duplicated"):
-        autodiff(Reverse, returns_array, Const, Duplicated(np.ones(2), np.zeros(2)))
+def test_array_result_with_active_return_in_reverse():
+    with pytest.raises(ADError, match=r"return activity Active needs a float result, but "
+                                      r"returns_array returns array.*jacobian"):
+        autodiff(Reverse, returns_array, Active, Duplicated(np.ones(2), np.zeros(2)))
