@@ -10,12 +10,12 @@ from adtriad.ad_core.annotations import (
     ReverseWithPrimal,
 )
 from adtriad.ad_core.api import (
-    autodiff, autodiff_thunk, derivative_source, gradient, jacobian,
+    autodiff, autodiff_thunk, derivative_source, gradient, hvp, jacobian,
 )
 from adtriad.ad_core.errors import ADError
 
 __all__ = [
-    "autodiff", "autodiff_thunk", "gradient", "jacobian", "derivative_source",
+    "autodiff", "autodiff_thunk", "gradient", "jacobian", "hvp", "derivative_source",
     "Forward", "ForwardWithPrimal", "Reverse", "ReverseWithPrimal", "ReverseSplitWithPrimal",
     "Const", "Active", "Duplicated", "DuplicatedNoNeed", "BatchDuplicated",
     "BatchDuplicatedNoNeed", "MixedDuplicated", "ADError",

@@ -108,3 +108,28 @@ def digamma(x):
     f = 1.0 / (x * x)
     series = f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f / 132))))
     return result + math.log(x) - 0.5 / x - series
+
+
+# The unchecked flavor's helpers are written in the subset the engine differentiates, because
+# second-order derivatives differentiate the code that calls them.
+@njit(cache=True)
+def push_array_unchecked(tf, nf, ti, ni, a):
+    """Push an array's values and shape without capacity checks (the caller sized the stacks)."""
+    flat = np.ascontiguousarray(a).reshape(a.size)
+    for k in range(a.size):
+        tf[nf + k] = flat[k]
+    nf = nf + a.size
+    for d in range(a.ndim):
+        ti[ni] = a.shape[d]
+        ni = ni + 1
+    return nf, ni
+
+
+@njit(cache=True)
+def pop_into_unchecked(stack, n, target):
+    """Pop ``target.size`` values into the contiguous array ``target``."""
+    flat = target.reshape(target.size)
+    for k in range(target.size - 1, -1, -1):
+        n = n - 1
+        flat[k] = stack[n]
+    return n

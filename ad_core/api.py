@@ -511,3 +511,40 @@ def _jacobian_reverse(f, x):
         for i, bar in zip(chunk, bars):
             jac[i] = bar
     return jac
+
+
+def hvp(f, x, v):
+    """The Hessian-vector product H(x)·v of scalar-valued ``f`` at the float array ``x``.
+
+    Forward over reverse: the engine generates f's gradient code (in its unchecked flavor, a
+    plain function over preallocated tape arrays) and differentiates that code in forward
+    mode along v. The tape is sized from a first-order run; the second-order code is compiled
+    with bounds checks and retried with larger tapes if a run would overflow them.
+    """
+    f = _unwrap_function(f)
+    if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.floating):
+        raise ADError("hvp(f, x, v): x must be a float array")
+    v = np.asarray(v, dtype=x.dtype)
+    if v.shape != x.shape:
+        raise ADError(f"hvp(f, x, v): v has shape {v.shape}, x has {x.shape}")
+    checked = _module(f, "reverse", [x], (True,))
+    autodiff(Reverse, f, Active, Duplicated(x.copy(), np.zeros_like(x)))
+    cap_f, cap_i = (2 * n + 1024 for n in checked.tape_hint)
+    sf = get_source_function(f)
+    gradient_module = build.derivative_module(sf, "reverse", _argtypes([x]), (True,),
+                                              unchecked=True)
+    grad_fn = gradient_module.gradient
+    grad_sf = get_source_function(grad_fn)
+    for _ in range(8):
+        bar, dbar = np.zeros_like(x), np.zeros_like(x)
+        vals = [x.copy(), bar, cap_f, cap_i]
+        tangent = build.derivative_module(grad_sf, "tangent", _argtypes(vals),
+                                          (True, True, False, False), boundscheck=True)
+        try:
+            tangent.tangent(x.copy(), bar, cap_f, cap_i, v, dbar)
+        except IndexError:
+            cap_f, cap_i = 2 * cap_f, 2 * cap_i
+            continue
+        return dbar
+    raise ADError("hvp: the tape kept overflowing; the function's control flow may depend on "
+                  "values that change between runs")

@@ -108,6 +108,7 @@ class Spec:
     uid: int
     returns_none: bool = field(default=False)
     width: int = 1  # lanes: shadows per active value (batch mode)
+    unchecked: bool = False  # the flavor that second-order derivatives differentiate
 
     @property
     def active_params(self) -> set:
@@ -138,9 +139,10 @@ class Spec:
 class Builder:
     """Generates the code of a request and of every function it calls."""
 
-    def __init__(self, kind: str, width: int = 1):
+    def __init__(self, kind: str, width: int = 1, unchecked: bool = False):
         self.kind = kind
         self.width = width
+        self.unchecked = unchecked
         self.specs: dict = {}
         self.in_progress: set = set()
         self.chunks: list[str] = []
@@ -158,7 +160,7 @@ class Builder:
         active = analyze(nf, ti, {p for p, m in zip(nf.params, mask) if m})
         spec = Spec(nf, ti, active, mask, tuple(is_array(t) for t in argtypes), self.kind,
                     is_callee, len(self.specs), returns_none=ti.restype == numba.types.none,
-                    width=self.width)
+                    width=self.width, unchecked=self.unchecked)
         for text, callee in nf.user_callees.items():
             self.bindings[text] = _bind(f"{callee.digest}:primal", jitted(callee.func))
         for text, obj in nf.bindings.items():
@@ -284,11 +286,13 @@ from adtriad.ad_core._runtime import new_spills as _new_spills, pop_into as _pop
 from adtriad.ad_core._runtime import push_array as _push_array, range_len as _range_len
 from adtriad.ad_core._runtime import refill as _refill, spill as _spill, stored_size as _stored_size
 from adtriad.ad_core._runtime import digamma as _digamma
+from adtriad.ad_core._runtime import pop_into_unchecked as _pop_into_unchecked
+from adtriad.ad_core._runtime import push_array_unchecked as _push_array_unchecked
 from adtriad.ad_core.build import binding as _binding
 '''
 
 
-def render(builder: Builder, top: Spec, sf: SourceFunction, argtypes) -> str:
+def render(builder: Builder, top: Spec, sf: SourceFunction, argtypes, options: str) -> str:
     lines = [_HEADER.format(version=__version__, kind=builder.kind, qualname=sf.func.__qualname__,
                             where=f"{sf.filename}:{sf.tree.lineno}", argtypes=argtypes,
                             active=sorted(top.active_params) or "none")]
@@ -296,11 +300,14 @@ def render(builder: Builder, top: Spec, sf: SourceFunction, argtypes) -> str:
         lines.append(f"{text} = _binding({key!r})")
     lines.append(f"RESULT_KIND = {_result_kind(top.ti.restype)!r}")
     lines.append(f"RESTORED = {tuple(sorted(getattr(top, 'restored', ()))) !r}")
+    decorator = f"\n@njit(cache=True{options})\n"
     for chunk in builder.chunks:
-        lines.append("\n@njit(cache=True)\n" + chunk)
+        lines.append(decorator + chunk)
     params = top.nf.params
     if builder.kind == "tangent":
         lines.append(f"\ntangent = {top.fname}")
+    elif builder.unchecked:
+        lines.append(_unchecked_gradient(top))
     else:
         tape = ", ".join(naming.TAPE)
         lines.append(f"""
@@ -319,22 +326,48 @@ adjoint = {top.adj_name}
     return "\n".join(lines) + "\n"
 
 
+def _unchecked_gradient(top: Spec) -> str:
+    """A plain function computing the gradient with the unchecked flavor: what second-order
+    derivatives differentiate (its stacks are sized by the caller)."""
+    params = top.nf.params
+    bars = [naming.adjoint(p) for p in top.active_array_params]
+    if top.active_scalar_params or not bars or not isinstance(top.ti.restype,
+                                                               numba.types.Float):
+        raise ADError(f"second-order derivatives of {top.nf.name} need a float result and "
+                      "float array arguments only (pass scalars inside an array)")
+    return f"""
+
+def gradient({', '.join(params + bars + ['capacity_f', 'capacity_i'])}):
+    tape_f = np.zeros(capacity_f)
+    tape_i = np.zeros(capacity_i, np.int64)
+    counts = {top.aug_name}({', '.join(params)}, tape_f, 0, tape_i, 0)
+    nf = counts[0] - 1
+    ni = counts[1]
+    {top.adj_name}({', '.join(params + bars)}, 1.0, tape_f, nf, tape_i, ni)
+    return None
+"""
+
+
 def derivative_module(func_sf: SourceFunction, kind: str, argtypes: tuple, mask: tuple,
-                      width: int = 1):
+                      width: int = 1, unchecked: bool = False, boundscheck: bool = False):
     """Load (generating and writing on first use) the derivative module of a request; width
-    > 1 gives batch mode (that many shadows per active value)."""
-    key = request_key(func_sf, kind, argtypes, mask, width)
+    > 1 gives batch mode (that many shadows per active value); ``unchecked`` the flavor
+    second-order derivatives differentiate; ``boundscheck`` compiles with Numba's index
+    checks (raising IndexError instead of writing out of bounds)."""
+    flavor = kind + ("-unchecked" if unchecked else "") + ("-boundscheck" if boundscheck else "")
+    key = request_key(func_sf, flavor, argtypes, mask, width)
     if key in _LOADED:
         return _LOADED[key]
     name = f"adtriad_{func_sf.name}_{key}"
     path = cache_dir() / f"{name}.py"
-    builder = Builder(kind, width)
+    builder = Builder(kind, width, unchecked)
     top = None
     if path.exists():
         _register_bindings(func_sf, set())
     else:
         top = builder.spec_for(func_sf, argtypes, mask, False)
-        text = render(builder, top, func_sf, argtypes)
+        text = render(builder, top, func_sf, argtypes,
+                      ", boundscheck=True" if boundscheck else "")
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         with os.fdopen(fd, "w") as fh:

@@ -1,5 +1,6 @@
-"""Every name the engine generates, in one place. User identifiers starting with ``_ad`` are
-refused by the normalizer, so generated names can never collide with the user's."""
+"""Every name the engine generates, in one place. All start with ``_ad_``; user identifiers
+starting with ``_ad_`` are refused by the normalizer, so generated names never collide with
+the user's (generated code differentiated again has its ``_ad_`` locals renamed ``_ad1_``)."""
 
 PREFIX = "_ad"
 

@@ -139,9 +139,10 @@ class _Normalizer:
             raise self.refuse(fdef, "*args, **kwargs, keyword-only or default arguments",
                               "give the function plain positional parameters")
         for name in self.locals:
-            if name.startswith(naming.PREFIX):
+            if name.startswith(naming.PREFIX + "_"):
                 raise self.refuse(fdef, f"the name {name!r}",
-                                  f"names starting with {naming.PREFIX!r} are reserved; rename it")
+                                  f"names starting with {naming.PREFIX + '_'!r} are reserved; "
+                                  "rename it")
         for node in ast.walk(fdef):
             if node is not fdef and type(node) in _REFUSED:
                 raise self.refuse(node, _REFUSED[type(node)])

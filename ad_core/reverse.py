@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import re
 
+import numba
+
 from adtriad.ad_core import array_rules, derivatives, ir, naming
 from adtriad.ad_core.emit import Emitter, elementwise_key, no_rule, partials, scale, zero_of
 from adtriad.ad_core.errors import ADError
 from adtriad.ad_core.typeinfer import is_array, is_float
 
 TF, NF, TI, NI, SF, SI = naming.TAPE
-TAPE_ARGS = ", ".join(naming.TAPE)
 COUNTS = f"{NF}, {NI}"
 G = naming.GRAD
 
@@ -77,6 +78,11 @@ class _Reverse:
         self.recompute_block: dict[str, int] = {}
         self._find_recomputable(self.body)
         self._work: dict[int, bool] = {}
+        # The unchecked flavor (used to differentiate derivative code again) has no capacity
+        # checks or spill lists, and passes results through the tape instead of tuples.
+        self.unchecked = spec.unchecked
+        self.tape = list(naming.TAPE[:4] if self.unchecked else naming.TAPE)
+        self.tape_args = ", ".join(self.tape)
         self.lanes = range(spec.width)
         self.lane = 0
         self._check_arrays()
@@ -92,14 +98,26 @@ class _Reverse:
 
     # ---- decisions shared by both sweeps --------------------------------------------------
     def kind(self, name: str) -> str:
+        """'array', 'float', 'int' (ints and booleans) or 'other' (tuples, ...)."""
         t = self.ti.of(name)
         if is_array(t):
             return "array"
-        return "float" if is_float(t) else "int"
+        if is_float(t):
+            return "float"
+        if isinstance(numba.types.unliteral(t), (numba.types.Integer, numba.types.Boolean)):
+            return "int"
+        return "other"
 
     def pushes(self, name: str) -> bool:
         """Is the old value of scalar ``name`` taped when it is assigned?"""
-        return (name in self.N and name not in self.recompute and self.kind(name) != "array")
+        if name not in self.N or name in self.recompute or self.kind(name) == "array":
+            return False
+        if self.kind(name) == "other":
+            loc = next(s.loc for s in ir.walk(self.nf.body)
+                       if isinstance(s, ir.Assign) and s.target == name)
+            raise ADError(f"{loc}: reverse mode would have to save the tuple {name!r} on the "
+                          "tape; unpack it into separate variables")
+        return True
 
     def store_pushes(self, array: str) -> bool:
         return array in self.N or (self.spec.is_callee and array in self.nf.params)
@@ -234,30 +252,35 @@ class _Reverse:
     # ---- augmented forward sweep ----------------------------------------------------------
     def augmented(self) -> str:
         out = self.out = Emitter()
-        params = self.nf.params + list(naming.TAPE)
+        params = self.nf.params + self.tape
         head = f"def {self.spec.aug_name}({', '.join(params)}):"
         self.init_locals()
         self.aug_block(self.body)
         for name in self.final_locals():
             if self.kind(name) == "array":
-                out(f"{COUNTS} = _push_array({TAPE_ARGS}, {name})")
+                out(f"{COUNTS} = {self.push_array_call(name)}")
             else:
                 self.push(name)
         value = "None" if self.ret.value is None else ir.atom_src(self.ret.value)
-        out(f"return {value}, {COUNTS}", self.ret.loc)
+        if self.unchecked:
+            if self.ret.value is not None:
+                self.push_value("f" if is_float(self.spec.ti.restype) else "i", value)
+            out(f"return {COUNTS}", self.ret.loc)
+        else:
+            out(f"return {value}, {COUNTS}", self.ret.loc)
         return "\n".join([head] + out.lines)
 
     def init_locals(self) -> None:
+        """Scalars the tape saves get a typed value first, so the first save is defined."""
         for name in sorted(self.N):
-            if name in self.nf.params or self.kind(name) == "array":
-                continue
-            self.out(f"{name} = {zero_of(self.ti.of(name))}")
+            if name not in self.nf.params and self.pushes(name):
+                self.out(f"{name} = {zero_of(self.ti.of(name))}")
 
     def final_locals(self) -> list[str]:
         """Locals the adjoint sweep starts from, in push order."""
         names = [n for n in sorted(self.N) if n in self.program_vars and n not in self.recompute
                  and (n not in self.nf.params or self.assign_count.get(n) or n in self.for_vars)
-                 and self.kind(n) != "array"]
+                 and self.kind(n) != "array" and self.pushes(n)]
         arrays = [s.target for s in self.body if isinstance(s, ir.Assign)
                   and self.kind(s.target) == "array" and s.target not in self.nf.params
                   and (s.target in self.N or s.target in self.active)]
@@ -270,15 +293,34 @@ class _Reverse:
     def push_value(self, stack: str, value: str) -> None:
         """Inline push; a full stack spills its content (the array itself is never rebound)."""
         tape, count, spills = (TF, NF, SF) if stack == "f" else (TI, NI, SI)
-        self.out(f"if {count} >= {tape}.shape[0]: {count} = _spill({tape}, {count}, {spills})")
+        if not self.unchecked:
+            self.out(f"if {count} >= {tape}.shape[0]: {count} = _spill({tape}, {count}, {spills})")
         self.out(f"{tape}[{count}] = {value}; {count} += 1")
 
     def pop_value(self, stack: str) -> str:
         """Inline pop; returns the expression of the popped value."""
         tape, count, spills = (TF, NF, SF) if stack == "f" else (TI, NI, SI)
-        self.out(f"if {count} == 0: {count} = _refill({tape}, {spills})")
+        if not self.unchecked:
+            self.out(f"if {count} == 0: {count} = _refill({tape}, {spills})")
         self.out(f"{count} -= 1")
         return f"{tape}[{count}]"
+
+    def push_array_call(self, array: str) -> str:
+        if self.unchecked:
+            return f"_push_array_unchecked({TF}, {NF}, {TI}, {NI}, {array})"
+        return f"_push_array({self.tape_args}, {array})"
+
+    def pop_into_call(self, target: str) -> str:
+        if self.unchecked:
+            return f"_pop_into_unchecked({TF}, {NF}, {target})"
+        return f"_pop_into({TF}, {NF}, {SF}, {target})"
+
+    def call_result(self, callee, target: str) -> None:
+        """In the unchecked flavor a callee's result comes back on the tape."""
+        if callee.returns_none:
+            return
+        kind = "f" if is_float(callee.ti.restype) else "i"
+        self.out(f"{target} = {self.pop_value(kind)}")
 
     def aug_block(self, stmts) -> None:
         for s in stmts:
@@ -294,15 +336,19 @@ class _Reverse:
                 self.push(s.target)
             if isinstance(s.value, ir.Call) and self.call_differentiated(s.value):
                 callee = self.builder.request(s.value, self.spec, "reverse")
-                args = ", ".join([ir.atom_src(a) for a in s.value.args] + [TAPE_ARGS])
-                out(f"{s.target}, {COUNTS} = {callee.aug_name}({args})", s.loc)
+                args = ", ".join([ir.atom_src(a) for a in s.value.args] + [self.tape_args])
+                if self.unchecked:
+                    out(f"{COUNTS} = {callee.aug_name}({args})", s.loc)
+                    self.call_result(callee, s.target)
+                else:
+                    out(f"{s.target}, {COUNTS} = {callee.aug_name}({args})", s.loc)
             else:
                 out(f"{s.target} = {ir.expr_src(s.value)}", s.loc)
         elif isinstance(s, ir.Store):
             idx = ir.index_src(s.index)
             if self.store_pushes(s.target):
                 if _is_slice_store(s):
-                    out(f"{COUNTS} = _push_array({TAPE_ARGS}, {s.target}[{idx}])")
+                    out(f"{COUNTS} = {self.push_array_call(f'{s.target}[{idx}]')}")
                 else:
                     self.push_value("f" if self.elem_is_float(s.target) else "i",
                                     f"{s.target}[{idx}]")
@@ -310,8 +356,12 @@ class _Reverse:
         elif isinstance(s, ir.ExprStmt):
             if self.call_differentiated(s.value):
                 callee = self.builder.request(s.value, self.spec, "reverse")
-                args = ", ".join([ir.atom_src(a) for a in s.value.args] + [TAPE_ARGS])
-                out(f"{naming.PREFIX}_unused, {COUNTS} = {callee.aug_name}({args})", s.loc)
+                args = ", ".join([ir.atom_src(a) for a in s.value.args] + [self.tape_args])
+                if self.unchecked:
+                    out(f"{COUNTS} = {callee.aug_name}({args})", s.loc)
+                    self.call_result(callee, f"{naming.PREFIX}_unused")
+                else:
+                    out(f"{naming.PREFIX}_unused, {COUNTS} = {callee.aug_name}({args})", s.loc)
             else:
                 out(ir.expr_src(s.value), s.loc)
         elif isinstance(s, ir.If):
@@ -381,11 +431,17 @@ class _Reverse:
         body = self.adjoint_body()
         params = (self.nf.params
                   + [self.B(p, k) for p in self.spec.active_array_params for k in self.lanes]
-                  + [self.lane_name(naming.seed, k) for k in self.lanes] + list(naming.TAPE))
+                  + [self.lane_name(naming.seed, k) for k in self.lanes] + self.tape)
         head = f"def {self.spec.adj_name}({', '.join(params)}):"
         results = [self.B(p, k) for p in self.spec.active_scalar_params for k in self.lanes]
-        results += [NF, NI]
-        body.append(f"    return ({', '.join(results)},)")
+        if self.unchecked:  # results travel on the tape, in order
+            self.out = Emitter()
+            for r in results:
+                self.push_value("f", r)
+            body += self.out.lines
+            body.append(f"    return {COUNTS}")
+        else:
+            body.append(f"    return ({', '.join(results + [NF, NI])},)")
         return "\n".join([head] + body)
 
     def adjoint_body(self) -> list[str]:
@@ -463,7 +519,7 @@ class _Reverse:
             self.out(f"{dims[-1]} = {self.pop_value('i')}")
         self.out(f"{shape} = ({', '.join(reversed(dims))},)")
         self.out(f"{name} = np.empty({shape}, np.{t.dtype.name})")
-        self.out(f"{NF} = _pop_into({TF}, {NF}, {SF}, {name})")
+        self.out(f"{NF} = {self.pop_into_call(name)}")
 
     def adj_block(self, stmts) -> None:
         recomputed: set[str] = set()
@@ -502,7 +558,7 @@ class _Reverse:
                 if _is_slice_store(s):
                     for d in reversed(range(self.slice_ndim(s))):
                         out(f"{naming.PREFIX}_dim{d} = {self.pop_value('i')}")
-                    out(self.read(f"{NF} = _pop_into({TF}, {NF}, {SF}, {s.target}[{idx}])"), s.loc)
+                    out(self.read(f"{NF} = {self.pop_into_call(f'{s.target}[{idx}]')}"), s.loc)
                 else:
                     value = self.pop_value("f" if self.elem_is_float(s.target) else "i")
                     out(self.read(f"{s.target}[{idx}] = {value}"), s.loc)
@@ -662,8 +718,13 @@ class _Reverse:
         bars = [self.B(a.id, k) for a, act, arr in pairs if act and arr for k in self.lanes]
         scalars = [a for a, act, arr in pairs if act and not arr]
         results = [f"{naming.PREFIX}_r{j}_{k}" for j in range(len(scalars)) for k in self.lanes]
-        text = f"{callee.adj_name}({', '.join(args + bars + list(grads) + [TAPE_ARGS])})"
-        self.out(self.read(f"{', '.join(results + [NF, NI])} = {text}"), loc)
+        text = f"{callee.adj_name}({', '.join(args + bars + list(grads) + [self.tape_args])})"
+        if self.unchecked:
+            self.out(self.read(f"{COUNTS} = {text}"), loc)
+            for r in reversed(results):
+                self.out(f"{r} = {self.pop_value('f')}")
+        else:
+            self.out(self.read(f"{', '.join(results + [NF, NI])} = {text}"), loc)
         for j, a in enumerate(scalars):
             for k in self.lanes:
                 self.out(f"{self.B(a.id, k)} += {naming.PREFIX}_r{j}_{k}", loc)

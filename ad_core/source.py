@@ -88,6 +88,8 @@ def _parse(py: types.FunctionType) -> SourceFunction:
         ast.increment_lineno(module, start - 1)
         _shift_cols(module, indent)
         tree.decorator_list = []
+    if py.__module__.startswith(GENERATED_PREFIX):
+        _rename_generated_locals(tree, filename)
     namespace = collections.ChainMap({}, py.__globals__)  # live globals, closure cells first
     if py.__closure__:
         for name, cell in zip(py.__code__.co_freevars, py.__closure__):
@@ -97,6 +99,29 @@ def _parse(py: types.FunctionType) -> SourceFunction:
                 raise ADError(f"{filename}:{start}: closure variable {name!r} of "
                               f"{py.__qualname__} is not yet assigned") from None
     return SourceFunction(py, tree, filename, namespace, text)
+
+
+GENERATED_PREFIX = "adtriad_"  # modules of generated derivative code
+
+
+def _rename_generated_locals(tree: ast.FunctionDef, filename: str) -> None:
+    """Derivative code differentiated again (second order) has locals named like the names
+    the engine generates; give them another prefix (``_ad_x`` -> ``_ad1_x``) so the two
+    generations of names cannot collide."""
+    local = {a.arg for a in tree.args.args}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            local.add(node.id)
+    renames = {n: "_ad1" + n[3:] for n in local if n.startswith("_ad_")}
+    clash = set(renames.values()) & local
+    if clash:
+        raise ADError(f"{filename}:{tree.lineno}: cannot differentiate {tree.name} again: its "
+                      f"names {sorted(clash)} collide with renamed generated names")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in renames:
+            node.id = renames[node.id]
+        elif isinstance(node, ast.arg) and node.arg in renames:
+            node.arg = renames[node.arg]
 
 
 def _parse_text(text: str, filename: str, py) -> ast.Module:

@@ -84,9 +84,26 @@ def test_not_a_mode():
         autodiff("reverse", square, Active, Active(1.0))
 
 
-def test_batch_not_yet_supported_is_refused():
-    with pytest.raises(ADError, match=r"BatchDuplicated is not supported yet"):
-        autodiff(Forward, square, BatchDuplicated(1.0, (1.0, 2.0)))
+def add(x, y):
+    return x + y
+
+
+def test_batch_widths_must_agree():
+    with pytest.raises(ADError, match=r"different numbers of shadows \[2, 3\]"):
+        autodiff(Forward, add, BatchDuplicated(1.0, (1.0, 2.0)),
+                 BatchDuplicated(1.0, (1.0, 2.0, 3.0)))
+
+
+def test_batch_with_plain_duplicated():
+    with pytest.raises(ADError, match=r"argument 2 \('y'\): a batched call needs every shadowed "
+                                      r"argument batched"):
+        autodiff(Forward, add, BatchDuplicated(1.0, (1.0, 2.0)), Duplicated(1.0, 1.0))
+
+
+def test_batch_shadow_shape_checked():
+    with pytest.raises(ADError, match=r"argument 1 \('a'\), shadow 2: shadow shape \(2,\)"):
+        autodiff(Reverse, total, Active,
+                 BatchDuplicated(np.ones(3), (np.zeros(3), np.zeros(2))))
 
 
 def with_try(x):
@@ -187,7 +204,7 @@ def reserved(x):
 
 
 def test_reserved_names():
-    with pytest.raises(ADError, match=r"names starting with '_ad' are reserved"):
+    with pytest.raises(ADError, match=r"names starting with '_ad_' are reserved"):
         autodiff(Reverse, reserved, Active, Active(1.0))
 
 
