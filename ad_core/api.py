@@ -69,8 +69,7 @@ def _prepare(mode: Mode, f, args) -> tuple[list, list, tuple]:
             a = Const(a)
         label = _label(f, k)
         if isinstance(a, MixedDuplicated):
-            raise ADError(f"{label}: MixedDuplicated is not supported yet; pass the tuple's "
-                          "arrays and scalars as separate arguments")
+            _check_mixed(a, label, mode)
         if isinstance(a, Active):
             if mode.is_forward:
                 raise ADError(f"{label}: Active is for reverse modes; in forward mode write "
@@ -92,8 +91,36 @@ def _prepare(mode: Mode, f, args) -> tuple[list, list, tuple]:
                 _check_shadow(Duplicated(a.val, shadow), f"{label}, shadow {lane + 1}", mode)
         anns.append(a)
         vals.append(a.val)
-        mask.append(isinstance(a, (Active, Duplicated, DuplicatedNoNeed) + BATCHED))
+        mask.append(isinstance(a, (Active, Duplicated, DuplicatedNoNeed, MixedDuplicated)
+                               + BATCHED))
     return anns, vals, tuple(mask)
+
+
+def _check_mixed(a, label: str, mode: Mode) -> None:
+    if not isinstance(a.val, tuple) or not isinstance(a.dval, tuple) or \
+            len(a.val) != len(a.dval):
+        raise ADError(f"{label}: MixedDuplicated(value, shadow) needs a tuple or namedtuple "
+                      "value and a tuple shadow with one entry per field")
+    for k, (v, dv) in enumerate(zip(a.val, a.dval)):
+        if isinstance(v, np.ndarray) and np.issubdtype(v.dtype, np.floating):
+            _check_shadow(Duplicated(v, dv), f"{label}, field {k + 1}", mode)
+        elif mode.is_forward and _is_float_scalar(v):
+            _check_shadow(Duplicated(v, dv), f"{label}, field {k + 1}", mode)
+
+
+def _leaves(a):
+    """(value, shadow, differentiable) for each leaf of an argument (a Mixed tuple's fields)."""
+    if isinstance(a, MixedDuplicated):
+        return [(v, dv, _is_float_scalar(v) or (isinstance(v, np.ndarray)
+                                                and np.issubdtype(v.dtype, np.floating)))
+                for v, dv in zip(a.val, a.dval)]
+    shadowed = isinstance(a, (Duplicated, DuplicatedNoNeed) + BATCHED)
+    return [(a.val, a.dval if shadowed else None, shadowed)]
+
+
+def _call_values(anns) -> list:
+    """The values the generated code takes: Mixed tuples are passed field by field."""
+    return [v for a in anns for v, _, _ in _leaves(a)]
 
 
 def _width(f, anns) -> int:
@@ -113,13 +140,13 @@ def _width(f, anns) -> int:
 
 
 def _shadows(anns, width: int, arrays_only: bool = False) -> list:
-    """The shadows of the shadowed arguments, flat, lane after lane for each argument."""
+    """The shadows of the shadowed arguments (and Mixed fields), flat, lane after lane."""
     out = []
     for a in anns:
-        if isinstance(a, (Duplicated, DuplicatedNoNeed) + BATCHED):
-            if arrays_only and not isinstance(a.val, np.ndarray):
+        for v, dv, shadowed in _leaves(a):
+            if not shadowed or (arrays_only and not isinstance(v, np.ndarray)):
                 continue
-            out.extend(a.dval if isinstance(a, BATCHED) else (a.dval,))
+            out.extend(dv if isinstance(a, BATCHED) else (dv,))
     return out
 
 
@@ -222,7 +249,7 @@ def _forward(mode, f, ret, anns, vals, mask):
                       "Duplicated, DuplicatedNoNeed or Const")
     if ret is MixedDuplicated:
         raise ADError("return activity MixedDuplicated is not supported yet")
-    out = module.tangent(*vals, *_shadows(anns, width))
+    out = module.tangent(*_call_values(anns), *_shadows(anns, width))
     primal, dret = (None, None) if out is None else \
         (out[0], out[1] if width == 1 else tuple(out[1:]))
     if ret is Const or kind == "none":
@@ -252,8 +279,9 @@ def _reverse(mode, f, ret, anns, vals, mask):
     width = _width(f, anns)
     module = _module(f, "reverse", vals, mask, width)
     ret, seed = _seed(ret, module.RESULT_KIND, f)
-    primal, tape = _run_augmented(module, vals)
-    derivs = _run_adjoint(module, f, anns, vals, (seed,) * width, tape)
+    call_vals = _call_values(anns)
+    primal, tape = _run_augmented(module, call_vals)
+    derivs = _run_adjoint(module, f, anns, call_vals, (seed,) * width, tape)
     return (primal, derivs) if mode.with_primal else (derivs,)
 
 
@@ -280,8 +308,7 @@ def _release(module, tape) -> None:
 def _run_adjoint(module, f, anns, vals, seeds: tuple, tape):
     """Run the adjoint sweep with one seed per lane; the derivative of an Active argument is
     a number, or a tuple of one per lane in batch mode."""
-    params = python_function(f).__code__.co_varnames
-    saved = {k: np.copy(vals[k]) for k, name in enumerate(params[:len(vals)])
+    saved = {k: np.copy(vals[k]) for k, name in enumerate(module.PARAMS)
              if name in module.RESTORED}
     width = len(seeds)
     result = module.adjoint(*vals, *_shadows(anns, width, arrays_only=True), *seeds, *tape)
@@ -289,11 +316,18 @@ def _run_adjoint(module, f, anns, vals, seeds: tuple, tape):
     for k, copy in saved.items():
         vals[k][...] = copy
     scalars = iter(result[:-2])
+
+    def take(like):
+        lanes = tuple(_cast_like(next(scalars), like) for _ in range(width))
+        return lanes[0] if width == 1 else lanes
+
     derivs = []
     for a in anns:
         if isinstance(a, Active):
-            lanes = tuple(_cast_like(next(scalars), a.val) for _ in range(width))
-            derivs.append(lanes[0] if width == 1 else lanes)
+            derivs.append(take(a.val))
+        elif isinstance(a, MixedDuplicated):  # scalar fields are returned, arrays accumulated
+            fields = [take(v) if _is_float_scalar(v) else None for v in a.val]
+            derivs.append(type(a.val)(*fields) if hasattr(a.val, "_fields") else tuple(fields))
         else:
             derivs.append(None)
     return tuple(derivs)
@@ -344,7 +378,7 @@ def autodiff_thunk(mode, f, ret_activity=None, *arg_classes):
         anns, vals, mask = _prepare(Reverse, func, args)
         module = _module(func, "reverse", vals, mask, _width(func, anns))
         _seed(ret_activity, module.RESULT_KIND, func)
-        primal, stacks = _run_augmented(module, vals)
+        primal, stacks = _run_augmented(module, _call_values(anns))
         return _Tape(module, stacks, classes), primal, None
 
     def reverse(fc, *rest):
@@ -364,7 +398,7 @@ def autodiff_thunk(mode, f, ret_activity=None, *arg_classes):
             raise ADError(f"dret has {len(seeds)} cotangents but the call has {width} lanes")
         seeds = tuple(0.0 if ret is Const else float(d) for d in seeds)
         tape.used = True
-        return (_run_adjoint(tape.module, func, anns, vals, seeds, tape.stacks),)
+        return (_run_adjoint(tape.module, func, anns, _call_values(anns), seeds, tape.stacks),)
 
     return forward, reverse
 

@@ -12,7 +12,8 @@ Entry points in a tangent module: ``tangent(params..., tangents of active params
 In a reverse module: ``augmented(params..., float_stack, int_stack) -> (result, tape, sizes)``
 (``sizes``: the values each stack held, to size the next run's stacks),
 ``adjoint(params..., adjoint arrays..., seed, tape...) -> (scalar adjoints..., counts)``.
-Module constants: ``RESULT_KIND`` ('none', 'float', 'int', 'array', 'other') and ``RESTORED``
+Module constants: ``RESULT_KIND`` ('none', 'float', 'int', 'array', 'other'), ``PARAMS`` (the
+parameters of the generated code: Mixed tuples appear field by field) and ``RESTORED``
 (array parameters the adjoint sweep rewinds to their values at entry; callers save and put
 back the primal results around it).
 """
@@ -37,6 +38,7 @@ from adtriad.ad_core.activity import analyze
 from adtriad.ad_core.errors import ADError
 from adtriad.ad_core.normalize import NormalFunction, normalize
 from adtriad.ad_core.source import SourceFunction
+from adtriad.ad_core.tuples import flatten_params
 from adtriad.ad_core.typeinfer import differentiable, infer, is_array, jitted
 
 _BINDINGS: dict[str, object] = {}
@@ -155,6 +157,8 @@ class Builder:
         self.in_progress.add(key)
         _check_recursion(sf, [])
         nf = normalized(sf)
+        if not is_callee:
+            nf, argtypes, mask = flatten_params(nf, argtypes, mask)
         ti = infer(nf, argtypes)
         mask = tuple(m and differentiable(t) for m, t in zip(mask, argtypes))
         active = analyze(nf, ti, {p for p, m in zip(nf.params, mask) if m})
@@ -299,6 +303,7 @@ def render(builder: Builder, top: Spec, sf: SourceFunction, argtypes, options: s
     for text, key in sorted(builder.bindings.items()):
         lines.append(f"{text} = _binding({key!r})")
     lines.append(f"RESULT_KIND = {_result_kind(top.ti.restype)!r}")
+    lines.append(f"PARAMS = {tuple(top.nf.params)!r}")
     lines.append(f"RESTORED = {tuple(sorted(getattr(top, 'restored', ()))) !r}")
     decorator = f"\n@njit(cache=True{options})\n"
     for chunk in builder.chunks:

@@ -155,3 +155,47 @@ def test_hvp_against_finite_differences_of_the_gradient(seed):
     fd = (-grad(u + 2 * h * v) + 8 * grad(u + h * v) - 8 * grad(u - h * v)
           + grad(u - 2 * h * v)) / (12 * h)
     np.testing.assert_allclose(hvp(stencil_energy, u, v), fd, rtol=1e-6, atol=1e-8)
+
+
+from collections import namedtuple  # noqa: E402
+
+from adtriad.ad_core import MixedDuplicated  # noqa: E402
+
+Params = namedtuple("Params", ["scale", "w"])
+
+
+def mixed_loss(p, x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += p.scale * p.w[i] * x[i] ** 2
+    return s
+
+
+def test_mixed_duplicated_reverse_returns_scalars_and_accumulates_arrays():
+    x = np.array([1.0, 2.0])
+    w = np.array([0.5, 1.5])
+    dw = np.ones(2)  # accumulated into, like every shadow
+    ((dp, dx),) = autodiff(Reverse, mixed_loss, Active, MixedDuplicated(Params(2.0, w), (0.0, dw)),
+                           Const(x))
+    assert isinstance(dp, Params) and dp.w is None and dx is None
+    assert dp.scale == pytest.approx(np.sum(w * x ** 2))
+    np.testing.assert_allclose(dw, 1.0 + 2.0 * x ** 2)
+
+
+def test_mixed_duplicated_forward():
+    x = np.array([1.0, 2.0])
+    w = np.array([0.5, 1.5])
+    (d,) = autodiff(Forward, mixed_loss, MixedDuplicated(Params(2.0, w), (1.0, np.ones(2))),
+                    Const(x))
+    assert d == pytest.approx(np.sum(w * x ** 2) + 2.0 * np.sum(x ** 2))
+
+
+def whole_tuple(p):
+    return mixed_loss(p, np.ones(2))
+
+
+def test_mixed_tuple_used_whole_is_refused():
+    from adtriad.ad_core import ADError
+    with pytest.raises(ADError, match=r"MixedDuplicated argument 'p' is used as a whole"):
+        autodiff(Reverse, whole_tuple, Active,
+                 MixedDuplicated(Params(2.0, np.ones(2)), (0.0, np.zeros(2))))
