@@ -164,6 +164,29 @@ EXTREMA = {"np.max": "np.argmax", "np.amax": "np.argmax", "np.min": "np.argmin",
 VIEWS = {"np.transpose", "np.reshape", "np.expand_dims"}
 METHOD_VIEWS = {"reshape", "transpose"}
 
+# NumPy's function spellings of the operators, and aliases.
+_binary("np.add", "1", "1")
+_binary("np.subtract", "1", "-1")
+_binary("np.multiply", "{1}", "{0}")
+_binary("np.divide np.true_divide", "1.0 / {1}", "-{z} / {1}")
+_binary("np.mod np.remainder", "1", "-np.floor({0} / {1})")
+_binary("np.logaddexp", "np.exp({0} - {z})", "np.exp({1} - {z})")
+_binary("np.logaddexp2", "2.0 ** ({0} - {z})", "2.0 ** ({1} - {z})")
+_unary("np.positive np.conj np.conjugate", "1")
+_unary("np.reciprocal", "-{z} * {z}")
+_unary("np.sign", "0")
+_unary("np.deg2rad", "0.017453292519943295")
+_unary("np.rad2deg", "57.29577951308232")
+_unary("np.absolute", "np.copysign(1.0, {0})")
+for _alias, _name in (("np.acos", "np.arccos"), ("np.asin", "np.arcsin"), ("np.atan", "np.arctan"),
+                      ("np.acosh", "np.arccosh"), ("np.asinh", "np.arcsinh"),
+                      ("np.atanh", "np.arctanh"), ("np.atan2", "np.arctan2"),
+                      ("np.pow", "np.power"), ("np.float_power", "np.power")):
+    ELEMENTWISE[_alias] = ELEMENTWISE[_name]
+    ARITY[_alias] = ARITY[_name]
+ELEMENTWISE["np.fmax"], ELEMENTWISE["np.fmin"] = ELEMENTWISE["np.maximum"], ELEMENTWISE["np.minimum"]
+ARITY["np.fmax"] = ARITY["np.fmin"] = (2,)
+
 # Linear and structural operations, handled by the generators.
 LINEAR = {"np.sum", "np.mean", "np.copy", "np.array", "np.ascontiguousarray"}
 # Values that do not depend on their arguments' values (only on shapes and dtypes).
@@ -178,3 +201,39 @@ def format_partials(key: str, operands: list[str], z: str, array: bool, consts: 
     if len(operands) not in ARITY[key]:
         return None
     return ELEMENTWISE[key](operands, z, "np" if array else "math", consts)
+
+
+# NumPy functions Numba compiles that return integers or booleans: never active, no rule needed.
+NOT_DIFFERENTIABLE = {
+    "np.argmin", "np.argmax", "np.argsort", "np.count_nonzero", "np.all", "np.any",
+    "np.searchsorted", "np.nonzero", "np.flatnonzero", "np.isclose", "np.allclose",
+    "np.array_equal", "np.isfinite", "np.isinf", "np.isnan", "np.signbit", "np.equal",
+    "np.not_equal", "np.greater", "np.greater_equal", "np.less", "np.less_equal",
+    "np.logical_and", "np.logical_or", "np.logical_xor", "np.logical_not", "np.bitwise_and",
+    "np.bitwise_or", "np.bitwise_xor", "np.bitwise_not", "np.invert", "np.left_shift",
+    "np.right_shift", "np.gcd", "np.lcm", "np.shape", "np.ndim", "np.size", "np.digitize",
+    "np.bincount", "np.histogram",
+}
+
+# NumPy functions Numba compiles (its documented set) that have NO rule yet. A call with an
+# active argument is refused with an ADError naming it; it is never differentiated as zero.
+NO_RULE = sorted({
+    "np.var", "np.std", "np.median", "np.percentile", "np.quantile", "np.nanmean",
+    "np.nansum", "np.nanprod", "np.nanmin", "np.nanmax", "np.nanstd", "np.nanvar",
+    "np.nanmedian", "np.nanpercentile", "np.ptp", "np.average", "np.prod", "np.cumsum",
+    "np.cumprod", "np.nancumsum", "np.nancumprod", "np.diff", "np.ediff1d", "np.trapezoid",
+    "np.cov", "np.corrcoef", "np.ravel", "np.squeeze", "np.concatenate", "np.stack",
+    "np.vstack", "np.hstack", "np.dstack", "np.column_stack", "np.append", "np.flip",
+    "np.fliplr", "np.flipud", "np.roll", "np.repeat", "np.tile", "np.swapaxes", "np.moveaxis",
+    "np.atleast_1d", "np.atleast_2d", "np.atleast_3d", "np.broadcast_to", "np.split",
+    "np.array_split", "np.delete", "np.insert", "np.resize", "np.rot90", "np.take", "np.triu",
+    "np.tril", "np.diag", "np.diagflat", "np.trace", "np.select", "np.clip", "np.round",
+    "np.around", "np.interp", "np.convolve", "np.correlate", "np.cross", "np.outer", "np.kron",
+    "np.vdot", "np.inner", "np.matmul", "np.linalg.inv", "np.linalg.det", "np.linalg.solve",
+    "np.linalg.norm", "np.linalg.eigh", "np.linalg.svd", "np.linalg.cholesky", "np.linalg.qr",
+    "np.linalg.lstsq", "np.linalg.pinv", "np.linalg.matrix_power", "np.linalg.slogdet",
+    "np.sort", "np.unique", "np.asarray", "np.asfortranarray", "np.full", "np.full_like",
+    "np.arange", "np.linspace", "np.logspace", "np.geomspace", "np.eye", "np.identity",
+    "np.meshgrid", "np.vander", "np.sinc", "np.nextafter", "np.spacing", "np.ldexp",
+    "np.divmod", "np.frexp", "np.modf",
+} - set(ELEMENTWISE) - LINEAR - CREATION - VIEWS - PRODUCTS - set(EXTREMA))

@@ -44,6 +44,12 @@ def function_key(obj) -> Fn | None:
     if id(obj) in _BUILTINS and getattr(builtins, _BUILTINS[id(obj)]) is obj:
         name = _BUILTINS[id(obj)]
         return Fn(name, name, obj)
+    module = getattr(obj, "__module__", None) or ""
+    if module.split(".")[0] == "numpy" and callable(obj):  # np.linalg.inv and the like
+        path = f"np.{module.split('.', 1)[1]}.{obj.__name__}" if "." in module \
+            else f"np.{obj.__name__}"
+        path = path.replace("np.linalg._linalg.", "np.linalg.")
+        return Fn(path, path, obj)
     return None
 
 
