@@ -10,6 +10,8 @@ would receive active values is refused: its derivative would be silently lost.
 
 from __future__ import annotations
 
+from numba.core import types
+
 from adtriad.ad_core import derivatives, ir
 from adtriad.ad_core.errors import ADError
 from adtriad.ad_core.typeinfer import TypeInfo, differentiable, is_array
@@ -40,6 +42,7 @@ def analyze(nf, ti: TypeInfo, active_params: set[str]) -> set[str]:
                     mark(s.target)
             elif isinstance(s, ir.ExprStmt) and s.value.fn.key == "user":
                 _mark_written_args(s.value, active, ti, mark)
+    _check_unclassified(nf, ti, active)
     for p in nf.params:
         if p in active and p not in active_params:
             where = _first_store(nf, p, aliases)
@@ -48,6 +51,34 @@ def analyze(nf, ti: TypeInfo, active_params: set[str]) -> set[str]:
                 f"on active arguments into it{where}; annotate it Duplicated (with a shadow "
                 "array) so its derivative is not lost")
     return active
+
+
+def _check_unclassified(nf, ti: TypeInfo, active: set) -> None:
+    """A value that depends on active values must carry the derivative (float scalar or float
+    array) or be one that legitimately has none (integers, booleans). Anything else (a tuple of
+    floats, a complex number) would drop the derivative silently: refuse it."""
+    for s in ir.walk(nf.body):
+        if not isinstance(s, ir.Assign) or s.target in active:
+            continue
+        t = types.unliteral(ti.of(s.target)) if ti.of(s.target) is not None else None
+        if t is None or not _holds_reals(t):
+            continue
+        if isinstance(s.value, ir.Attr) and s.value.attr in ("shape", "size", "ndim", "dtype"):
+            continue
+        if _reads_active(s.value, active, ti):
+            raise ADError(f"{s.loc}: {s.target!r} holds a {t} built from active values; the "
+                          "engine follows derivatives through float scalars and float arrays "
+                          "only: unpack tuples into separate variables")
+
+
+def _holds_reals(t) -> bool:
+    """Could a value of this type carry a derivative (floats or complexes, also inside
+    tuples)?"""
+    if isinstance(t, types.BaseTuple):
+        return any(_holds_reals(types.unliteral(m)) for m in t.types)
+    if isinstance(t, types.Array):
+        return isinstance(t.dtype, (types.Float, types.Complex))
+    return isinstance(t, (types.Float, types.Complex))
 
 
 def _reads_active(e, active: set, ti: TypeInfo) -> bool:
