@@ -11,6 +11,10 @@ Contract:
   bad config file or ``TRIAD_`` variable).
 * A further command is one more ``@app.command()`` function taking ``ctx: typer.Context`` when
   it needs the configuration (``_config(ctx)``). :func:`main` is the console entry point.
+* ``triad run SCENARIO...`` runs scenarios through the triad (``adtriad.agents``): a table of
+  every round on stdout (progress on a terminal's stderr), ``--json PATH`` for the
+  :class:`~adtriad.agents.report.RunReport`; exit 0 when every round passed and is coherent,
+  1 when a check failed or an agent could not do its part, 2 for a bad scenario or option.
 """
 
 import json
@@ -186,6 +190,55 @@ def _load_target(target: str):
         return getattr(module, name)
     except AttributeError:
         raise ADError(f"{where} has no function {name!r}") from None
+
+
+class BackendChoice(str, Enum):
+    ray = "ray"
+    local = "local"
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    scenarios: Annotated[
+        list[Path], typer.Argument(help="Scenario YAML files (e.g. scenarios/saxpy.yaml).")
+    ],
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Also write the report as JSON to this file.")
+    ] = None,
+    backend: Annotated[
+        BackendChoice, typer.Option("--backend", help="Ray actors or plain objects in-process.")
+    ] = BackendChoice.ray,
+    address: Annotated[
+        str | None, typer.Option("--address", help="Ray cluster to join (default: start one).")
+    ] = None,
+    seeds: Annotated[
+        int | None,
+        typer.Option("--seeds", min=1, help="Rounds per scenario and mode (default: the file's)."),
+    ] = None,
+) -> None:
+    """Run scenarios through the triad and verify every round."""
+    from adtriad.agents import ScenarioError, load_scenarios, run_scenarios
+
+    cfg = _config(ctx)
+    if address is not None:
+        cfg = cfg.model_copy(update={"ray": cfg.ray.model_copy(update={"address": address})})
+    try:
+        loaded = load_scenarios(scenarios)
+    except ScenarioError as err:
+        _fail(str(err))
+    from adtriad.cli_report import print_report, progress
+
+    with progress(len(loaded)) as on_round:
+        report = run_scenarios(loaded, cfg, backend=backend.value, seeds=seeds,
+                               on_round=on_round)
+    print_report(report)
+    if json_path is not None:
+        try:
+            json_path.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        except OSError as err:
+            _fail(f"cannot write {json_path}: {err.strerror}", 1)
+    raise typer.Exit(report.exit_code)
 
 
 def main() -> None:

@@ -133,6 +133,8 @@ class RayConfig(_Section):
     """Ray namespace of triad's actors."""
     include_dashboard: bool = False
     """Start Ray's dashboard with a local instance."""
+    max_restarts: NonNegativeInt = 1
+    """How often Ray restarts a triad actor that died (its rounds are then run once more)."""
 
     @field_validator("temp_dir")
     @classmethod

@@ -1,0 +1,138 @@
+"""Reading scenario files: YAML → :class:`~adtriad.agents.scenario.Scenario`, with positions.
+
+Contract: :func:`load_scenario` reads one file, validates it with the pydantic model, resolves
+its kernel (:mod:`adtriad.agents.registry`), checks that the arguments match the kernel's
+parameters and that every expectation is a safe expression, and returns the scenario with its
+kernel filled in (``kernel.source`` and ``kernel.entry`` always set). Any problem raises
+:class:`ScenarioError` whose message is ``FILE:LINE: FIELD: what is wrong`` (one line per
+problem); the line comes from the YAML node of the field (or of its nearest enclosing field).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from adtriad.agents.expressions import ExpressionError, parse_expression
+from adtriad.agents.registry import KernelSpecError, resolve
+from adtriad.agents.scenario import Scenario
+
+__all__ = ["ScenarioError", "load_scenario", "load_scenarios"]
+
+
+class ScenarioError(ValueError):
+    """A scenario file is missing, not YAML, or invalid; the message names file, line, field."""
+
+
+def _positions(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict[tuple, int]:
+    """Path of keys/indices → 1-based line of the value's node (and of the key itself)."""
+    out = {} if out is None else out
+    out.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            here = path + (key.value,)
+            out[here] = key.start_mark.line + 1
+            _positions(value, here, out)
+            out[here] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _positions(item, path + (i,), out)
+    return out
+
+
+def _line(positions: dict[tuple, int], loc: tuple) -> int:
+    loc = tuple(loc)
+    while loc and loc not in positions:
+        loc = loc[:-1]
+    return positions.get(loc, 1)
+
+
+def _field(loc: tuple) -> str:
+    # pydantic adds the union member it tried ("Draw", "float"...); drop those steps.
+    noise = {"Number", "List", "Draw", "float", "int"}
+    parts = [str(p) for p in loc if not (isinstance(p, str) and (p in noise or "[" in p))]
+    return ".".join(parts) or "(top level)"
+
+
+def _aliases(loc: tuple) -> tuple:
+    # ``mode: X`` is read as ``modes: [X]``; point errors back at ``mode``.
+    return ("mode",) + tuple(loc[2:]) if loc[:1] == ("modes",) else tuple(loc)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read, validate and resolve one scenario file (see the module contract)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ScenarioError(f"{path}: cannot read it ({err.strerror})") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise ScenarioError(f"{path}{line}: not valid YAML ({problem})") from None
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}:1: (top level): expected a mapping of scenario fields")
+    positions = _positions(node)
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as err:
+        lines, seen = [], set()
+        for e in err.errors():
+            loc = e["loc"]
+            if loc[:1] == ("modes",) and "mode" in data:
+                loc = _aliases(loc)
+            if _field(loc) in seen:
+                continue
+            seen.add(_field(loc))
+            msg = e["msg"].removeprefix("Value error, ")
+            lines.append(f"{path}:{_line(positions, loc)}: {_field(loc)}: {msg}")
+        raise ScenarioError("\n".join(dict.fromkeys(lines))) from None
+    return _resolve(scenario, path, positions)
+
+
+def _resolve(scenario: Scenario, path: Path, positions: dict[tuple, int]) -> Scenario:
+    def fail(loc: tuple, message: str) -> ScenarioError:
+        return ScenarioError(f"{path}:{_line(positions, loc)}: {'.'.join(loc)}: {message}")
+
+    try:
+        kernel = resolve(scenario.kernel, base=path.parent)
+    except KernelSpecError as err:
+        raise fail(("kernel",), str(err)) from None
+    if tuple(scenario.arguments) != kernel.params:
+        raise fail(
+            ("arguments",),
+            f"the kernel {kernel.entry}({', '.join(kernel.params)}) takes "
+            f"({', '.join(kernel.params)}), the scenario gives ({', '.join(scenario.arguments)})",
+        )
+    names = set(scenario.arguments) | {f"shadow_{n}" for n in scenario.arguments}
+    for key, value in scenario.expect.items():
+        inner = value.items() if isinstance(value, dict) else [(None, value)]
+        for sub, text in inner:
+            try:
+                parse_expression(text, names)
+            except ExpressionError as err:
+                raise fail(("expect", key) + ((sub,) if sub else ()), str(err)) from None
+    spec = scenario.kernel.model_copy(
+        update={"source": kernel.source, "entry": kernel.entry, "name": kernel.name}
+    )
+    return scenario.model_copy(update={"kernel": spec, "source_path": str(path)})
+
+
+def load_scenarios(paths: Any) -> list[Scenario]:
+    """Load several files; every file's problems are reported together."""
+    loaded, problems = [], []
+    for p in paths:
+        try:
+            loaded.append(load_scenario(p))
+        except ScenarioError as err:
+            problems.append(str(err))
+    if problems:
+        raise ScenarioError("\n".join(problems))
+    return loaded

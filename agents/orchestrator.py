@@ -1,0 +1,309 @@
+"""The orchestrator: runs scenarios through the three agents, in-process or on Ray.
+
+Contract:
+
+* :func:`run_scenarios` runs every round of every scenario (``seeds`` rounds per mode, each
+  with a seed spawned from the scenario's master seed) and returns a
+  :class:`~adtriad.agents.report.RunReport`. A scenario whose required engine features have
+  not landed is skipped with the reason (:mod:`adtriad.agents.capabilities`).
+* A round is seed (tempering) → kernel (gpu_kernels) → gradients (autodiff) → verdict
+  (tempering), with the dot-product probes and the round asked again (same seed) on the side.
+  Its message log (the four messages, cut at the first error) is judged by
+  :func:`adtriad.protocol.check_round` with the configured trits.
+* ``backend="local"`` runs plain agent objects in this process, round after round.
+  ``backend="ray"`` runs them as Ray actors (``num_cpus=0``, ``max_restarts`` from the
+  configuration, no task retries), joining ``ray.address`` when set, else the Ray already
+  initialised in this process, else a local instance it starts quietly and stops at the end.
+  Rounds are submitted phase by phase so that the agents work on different rounds at once;
+  calls pass object references, never ``ray.get`` in a loop of dependent calls.
+* An agent that raises fails its round with an error message naming it; the run continues. An
+  actor that dies is restarted by Ray and each round it took down is run once more; a second
+  failure is reported as the round's error.
+* ``on_round(report, done, total)`` is called as rounds finish (for progress displays).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from adtriad import __version__
+from adtriad.agents.autodiff import AutodiffAgent
+from adtriad.agents.capabilities import missing
+from adtriad.agents.kernel import KernelAgent
+from adtriad.agents.report import ErrorInfo, RoundReport, RunReport, ScenarioReport
+from adtriad.agents.scenario import Scenario
+from adtriad.agents.tempering import TemperingAgent
+from adtriad.config import TriadConfig
+from adtriad.protocol import Role, check_round
+
+__all__ = ["LocalBackend", "RayBackend", "run_scenarios"]
+
+log = structlog.get_logger("adtriad.agents")
+T, K, A = Role.tempering, Role.gpu_kernels, Role.autodiff
+
+
+def _agents(cfg: TriadConfig) -> dict[Role, tuple[type, dict[str, Any]]]:
+    cache = str(cfg.engine.cache_dir)
+    return {
+        T: (TemperingAgent, {"tolerances": cfg.tolerances, "cache_dir": cache}),
+        K: (KernelAgent, {}),
+        A: (AutodiffAgent, {"cache_dir": cache}),
+    }
+
+
+class LocalBackend:
+    """Plain agent objects in this process; a handle is the call's result."""
+
+    name = "local"
+    infra_errors: tuple[type[BaseException], ...] = ()
+    phase_major = False
+
+    def __init__(self, cfg: TriadConfig) -> None:
+        self.agents = {role: cls(**kw) for role, (cls, kw) in _agents(cfg).items()}
+
+    def submit(self, role: Role, method: str, *args: Any) -> Any:
+        return getattr(self.agents[role], method)(*args)
+
+    def get(self, handles: list) -> list:
+        return list(handles)
+
+    def as_completed(self, handles: list) -> list[int]:
+        return list(range(len(handles)))
+
+    def role_of(self, err: BaseException) -> Role | None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+class RayBackend:
+    """The agents as Ray actors; a handle is an ``ObjectRef``."""
+
+    name = "ray"
+    phase_major = True
+
+    def __init__(self, cfg: TriadConfig) -> None:
+        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        import ray
+        from ray import exceptions
+
+        self.ray = ray
+        self.infra_errors = (exceptions.RayActorError, exceptions.WorkerCrashedError,
+                             exceptions.ObjectLostError)
+        self.started = False
+        if cfg.ray.address is not None or not ray.is_initialized():
+            kwargs = cfg.ray.init_kwargs()
+            ray.init(**kwargs, log_to_driver=False, configure_logging=False)
+            self.started = True
+        opts = {"num_cpus": 0, "max_restarts": cfg.ray.max_restarts, "max_task_retries": 0}
+        self.actors = {role: ray.remote(cls).options(**opts).remote(**kw)
+                       for role, (cls, kw) in _agents(cfg).items()}
+        self._ids = {actor._actor_id.hex(): role for role, actor in self.actors.items()}
+
+    def submit(self, role: Role, method: str, *args: Any) -> Any:
+        return getattr(self.actors[role], method).remote(*args)
+
+    def get(self, handles: list) -> list:
+        return self.ray.get(handles)
+
+    def as_completed(self, handles: list):
+        index = {h: i for i, h in enumerate(handles)}
+        pending = list(handles)
+        while pending:
+            ready, pending = self.ray.wait(pending, num_returns=1)
+            yield index[ready[0]]
+
+    def role_of(self, err: BaseException) -> Role | None:
+        actor = getattr(err, "actor_id", None)
+        return self._ids.get(actor) if isinstance(actor, str) else None
+
+    def close(self) -> None:
+        for actor in self.actors.values():
+            try:
+                self.ray.kill(actor)
+            except Exception:  # already gone
+                pass
+        if self.started:
+            self.ray.shutdown()
+
+
+@dataclass
+class _Round:
+    scenario: Scenario
+    mode: str
+    index: int
+    h: dict[str, Any] = field(default_factory=dict)
+    attempts: int = 0
+    started: float = 0.0
+
+
+def _steps(b, r: _Round) -> list[Callable[[], None]]:
+    sc, h = r.scenario, r.h
+    dot = "dot_product" in sc.checks
+    again = "reproducible" in sc.checks
+
+    def s1():
+        r.attempts += 1
+        r.started = time.perf_counter()
+        h.clear()
+        h["s"] = b.submit(T, "open_round", sc.name, sc.master_seed, r.index, r.mode)
+
+    def s2():
+        h["k"] = b.submit(K, "provide", h["s"], sc, r.mode)
+
+    def s3():
+        h["g"] = b.submit(A, "differentiate", h["k"])
+
+    def s4():
+        if dot:
+            h["pf"] = b.submit(T, "probe", h["k"], "Forward")
+            h["pr"] = b.submit(T, "probe", h["k"], "Reverse")
+
+    def s5():
+        if dot:
+            h["gf"] = b.submit(A, "differentiate", h["pf"])
+            h["gr"] = b.submit(A, "differentiate", h["pr"])
+        if again:
+            h["k2"] = b.submit(K, "provide", h["s"], sc, r.mode)
+
+    def s6():
+        if again:
+            h["g2"] = b.submit(A, "differentiate", h["k2"])
+
+    def s7():
+        side = [h.get(n) for n in ("pf", "gf", "pr", "gr", "k2", "g2")]
+        h["v"] = b.submit(T, "verify", h["s"], h["k"], h["g"], *side, sc)
+
+    return [s1, s2, s3, s4, s5, s6, s7]
+
+
+def _submit(b, rounds: list[_Round]) -> None:
+    plans = [_steps(b, r) for r in rounds]
+    if b.phase_major:
+        for phase in range(len(plans[0]) if plans else 0):
+            for plan in plans:
+                plan[phase]()
+    else:
+        for plan in plans:
+            for step in plan:
+                step()
+
+
+def _report(r: _Round, msgs: list, trits, infra: BaseException | None = None,
+            role: Role | None = None) -> RoundReport:
+    logged = []
+    for m in msgs:
+        if m is None:
+            break
+        logged.append(m)
+        if m.payload.kind == "error":
+            break
+    coherence = check_round(logged, trits)
+    verdict = logged[-1].payload if logged and logged[-1].payload.kind == "verdict" else None
+    error = None
+    if infra is not None:
+        error = ErrorInfo(agent=(role.value if role else "unknown"),
+                          error_type=type(infra).__name__, message=str(infra)[:2000],
+                          where=f"the actor died on each of {r.attempts} attempt(s)")
+    elif logged and logged[-1].payload.kind == "error":
+        p = logged[-1].payload
+        error = ErrorInfo(agent=logged[-1].sender.value, error_type=p.error_type,
+                          message=p.message, where=p.where)
+    elif verdict is None:
+        error = ErrorInfo(agent="tempering", error_type="NoVerdict",
+                          message="the round ended without a verdict")
+    status = "error" if error else ("passed" if verdict.passed else "failed")
+    seed = logged[0].seed if logged else 0
+    return RoundReport(
+        round_id=f"{r.scenario.name}/{r.mode}/{r.index}", mode=r.mode, index=r.index, seed=seed,
+        status=status, checks=verdict.checks if verdict else (), error=error,
+        coherence=coherence, attempts=r.attempts,
+        seconds=max(0.0, time.perf_counter() - r.started),
+    )
+
+
+def run_scenarios(scenarios: Sequence[Scenario], cfg: TriadConfig, *, backend: str = "ray",
+                  seeds: int | None = None,
+                  on_round: Callable[[RoundReport, int, int], None] | None = None) -> RunReport:
+    """Run ``scenarios`` through the triad; see the module contract."""
+    start = time.perf_counter()
+    skipped: dict[int, str] = {}
+    rounds: list[_Round] = []
+    for i, sc in enumerate(scenarios):
+        lacking = missing(sc.requires)
+        if lacking:
+            skipped[i] = "; ".join(f"requires {k}: {v}" for k, v in lacking.items())
+            continue
+        rounds += [_Round(sc, mode, n) for mode in sc.modes for n in range(seeds or sc.seeds)]
+    done: dict[int, RoundReport] = {}
+    if rounds:
+        b = RayBackend(cfg) if backend == "ray" else LocalBackend(cfg)
+        try:
+            _drive(b, rounds, done, cfg, on_round)
+        finally:
+            b.close()
+    reports = []
+    for i, sc in enumerate(scenarios):
+        if i in skipped:
+            reports.append(ScenarioReport(name=sc.name, path=sc.source_path, status="skipped",
+                                          skipped_reason=skipped[i]))
+            continue
+        mine = tuple(done[j] for j, r in enumerate(rounds) if r.scenario is sc)
+        statuses = {r.status for r in mine}
+        status = next((s for s in ("error", "failed") if s in statuses), "passed")
+        reports.append(ScenarioReport(name=sc.name, path=sc.source_path, status=status,
+                                      rounds=mine))
+    all_rounds = [r for s in reports for r in s.rounds]
+    passed = all(r.status == "passed" for r in all_rounds)
+    coherent = all(r.coherence.coherent for r in all_rounds)
+    counts = {k: sum(s.status == k for s in reports)
+              for k in ("passed", "failed", "error", "skipped")}
+    return RunReport(version=__version__, backend=backend, passed=passed, coherent=coherent,
+                     exit_code=0 if passed and coherent else 1, counts=counts,
+                     seconds=time.perf_counter() - start, scenarios=tuple(reports))
+
+
+def _drive(b, rounds: list[_Round], done: dict[int, RoundReport], cfg: TriadConfig,
+           on_round) -> None:
+    trits = cfg.roles.trits
+    todo = list(range(len(rounds)))
+    for attempt in (1, 2):
+        retry: list[int] = []
+        batches = [todo] if b.phase_major else [[j] for j in todo]
+        for batch in batches:
+            _submit(b, [rounds[j] for j in batch])
+            for n in b.as_completed([rounds[j].h["v"] for j in batch]):
+                j = batch[n]
+                if _collect(b, rounds[j], j, done, trits, attempt):
+                    retry.append(j)
+                    continue
+                log.debug("round", round=done[j].round_id, status=done[j].status)
+                if on_round is not None:
+                    on_round(done[j], len(done), len(rounds))
+        todo = retry
+        if not todo:
+            break
+
+
+def _collect(b, r: _Round, j: int, done: dict[int, RoundReport], trits, attempt: int) -> bool:
+    """Fetch a finished round into ``done``; True when it must be run again."""
+    try:
+        msgs = b.get([r.h[key] for key in ("s", "k", "g", "v")])
+    except b.infra_errors as err:
+        role = b.role_of(err)
+        log.warning("actor died", round=f"{r.scenario.name}/{r.mode}/{r.index}",
+                    agent=role.value if role else None, attempt=attempt)
+        if attempt == 1:
+            return True
+        done[j] = _report(r, [], trits, infra=err, role=role)
+        return False
+    done[j] = _report(r, msgs, trits)
+    return False

@@ -1,0 +1,52 @@
+"""Kernel source → an importable module file, so the engine sees real source.
+
+Contract: :func:`load_kernel` writes ``source`` to ``<directory>/adtriad_kernel_<hash>.py``
+(atomically, once per content), imports it under that module name (registered in
+``sys.modules``, so ``inspect.getsource`` and Numba's on-disk cache work) and returns the entry
+function. The same source is imported once per process. Errors raised while importing the
+source propagate unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+__all__ = ["kernel_module_name", "load_kernel"]
+
+
+def kernel_module_name(source: str) -> str:
+    """The module name of ``source``: a digest of its text."""
+    return "adtriad_kernel_" + hashlib.sha256(source.encode("utf-8")).hexdigest()[:20]
+
+
+def load_kernel(source: str, entry: str, directory: Path) -> Any:
+    """Import ``source`` from a file in ``directory`` and return its function ``entry``."""
+    name = kernel_module_name(source)
+    module = sys.modules.get(name)
+    if module is None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{name}.py"
+        if not path.exists() or path.read_text(encoding="utf-8") != source:
+            fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(source)
+            os.replace(tmp, path)
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
+    try:
+        return getattr(module, entry)
+    except AttributeError:
+        raise AttributeError(f"the kernel source defines no {entry!r}") from None

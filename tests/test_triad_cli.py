@@ -1,0 +1,112 @@
+"""``triad run``: the table, ``--json``, exit codes 0/1/2, ``--seeds`` (local backend)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import structlog
+from typer.testing import CliRunner
+
+from adtriad.agents.report import RunReport
+from adtriad.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+
+try:  # click < 8.2 mixes stderr into stdout unless told not to
+    runner = CliRunner(mix_stderr=False)
+except TypeError:
+    runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _reset_structlog():
+    yield
+    structlog.reset_defaults()
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    from adtriad.ad_core import build
+
+    saved = build._cache_dir
+    yield tmp_path_factory.mktemp("engine-cache")
+    build._cache_dir = saved
+
+
+def triad(cache, *args):
+    return runner.invoke(app, [str(a) for a in args],
+                         env={"TRIAD_CONFIG": None, "TRIAD_ENGINE__CACHE_DIR": str(cache)})
+
+
+def test_run_is_listed():
+    result = runner.invoke(app, ["run", "--help"])
+    assert result.exit_code == 0
+    for option in ("--json", "--backend", "--address", "--seeds"):
+        assert option in result.stdout
+
+
+@pytest.mark.slow
+def test_every_scenario_passes_and_the_json_report_validates(cache, tmp_path):
+    out = tmp_path / "report.json"
+    result = triad(cache, "run", "--backend", "local", *SCENARIOS, "--json", out)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "saxpy" in result.stdout and "all passed" in result.stdout
+    report = RunReport.model_validate_json(out.read_text())
+    assert report.passed and report.coherent and report.exit_code == 0
+    assert [s.path for s in report.scenarios] == [str(p) for p in SCENARIOS]
+    raw = json.loads(out.read_text())
+    check = raw["scenarios"][0]["rounds"][0]["checks"][0]
+    assert {"name", "passed", "max_abs_err", "max_rel_err", "worst_index", "tolerance"} <= set(check)
+    assert raw["scenarios"][0]["rounds"][0]["coherence"]["violations"] == []
+
+
+def test_a_wrong_expectation_fails_with_exit_1_naming_the_check(cache, tmp_path):
+    text = (ROOT / "scenarios" / "test1_reverse_scalar.yaml").read_text()
+    path = tmp_path / "wrong.yaml"
+    path.write_text(text.replace('x: "2 * x + 2"', 'x: "2 * x + 3"'))
+    out = tmp_path / "r.json"
+    result = triad(cache, "run", "--backend", "local", path, "--json", out)
+    assert result.exit_code == 1
+    assert "check analytic[x] failed" in result.stdout and "FAILED" in result.stdout
+    report = RunReport.model_validate_json(out.read_text())
+    (failed,) = report.failed_checks()
+    assert failed[1].name == "analytic[x]" and failed[1].max_abs_err == pytest.approx(1.0)
+    assert not report.coherent  # a failed verdict breaks the round's coherence
+
+
+def test_a_malformed_scenario_exits_2_naming_file_line_and_field(cache, tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: bad\nkernel: {builtin: poly}\nmode: Reverse\narguments:\n"
+                    "  x: {activity: Activ, value: 1.0}\n")
+    result = triad(cache, "run", "--backend", "local", path)
+    assert result.exit_code == 2
+    assert f"{path}:5: arguments.x.activity:" in result.stderr
+
+
+def test_a_missing_scenario_and_a_bad_option_exit_2(cache, tmp_path):
+    assert triad(cache, "run", "--backend", "local", tmp_path / "nope.yaml").exit_code == 2
+    assert triad(cache, "run", "--backend", "mars", SCENARIOS[0]).exit_code == 2
+    assert triad(cache, "run", "--seeds", "0", SCENARIOS[0]).exit_code == 2
+
+
+def test_seeds_sets_the_rounds_per_mode(cache, tmp_path):
+    out = tmp_path / "r.json"
+    result = triad(cache, "run", "--backend", "local", "--seeds", "3",
+                   ROOT / "scenarios" / "test1_reverse_scalar.yaml", "--json", out)
+    assert result.exit_code == 0, result.stdout
+    (sc,) = RunReport.model_validate_json(out.read_text()).scenarios
+    assert [r.index for r in sc.rounds] == [0, 1, 2]
+    assert len({r.seed for r in sc.rounds}) == 3
+
+
+def test_a_raising_kernel_exits_1_and_names_the_agent(cache, tmp_path):
+    path = tmp_path / "boom.yaml"
+    path.write_text("name: boom\nkernel:\n  entry: f\n  source: |\n"
+                    "    raise ValueError('no kernel today')\n    def f(x):\n        return x\n"
+                    "mode: Reverse\narguments: {x: {activity: Active, value: 1.0}}\n")
+    result = triad(cache, "run", "--backend", "local", path)
+    assert result.exit_code == 1
+    assert "agent failed: ValueError: no kernel today" in result.stdout
