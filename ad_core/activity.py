@@ -35,12 +35,12 @@ def analyze(nf, ti: TypeInfo, active_params: set[str]) -> set[str]:
             if isinstance(s, ir.Assign):
                 if _reads_active(s.value, active, ti):
                     mark(s.target)
-                if isinstance(s.value, ir.Call) and s.value.fn.key == "user":
+                if isinstance(s.value, ir.Call) and s.value.fn.key in ("user", "rule"):
                     _mark_written_args(s.value, active, ti, mark)
             elif isinstance(s, ir.Store):
                 if isinstance(s.value, ir.Name) and s.value.id in active:
                     mark(s.target)
-            elif isinstance(s, ir.ExprStmt) and s.value.fn.key == "user":
+            elif isinstance(s, ir.ExprStmt) and s.value.fn.key in ("user", "rule"):
                 _mark_written_args(s.value, active, ti, mark)
     _check_unclassified(nf, ti, active)
     for p in nf.params:

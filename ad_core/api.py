@@ -9,7 +9,9 @@ compiled and cached per (function, direction, activities, argument types) by
 
 from __future__ import annotations
 
+import importlib.util
 import numbers
+import sys
 
 import numba
 import numpy as np
@@ -233,8 +235,33 @@ def autodiff(mode, f, *args):
 
 
 def _module(f, kind, vals, mask, width: int = 1):
-    sf = get_source_function(f)
+    sf = get_source_function(_ruled_trampoline(f))
     return build.derivative_module(sf, kind, _argtypes(vals), mask, width)
+
+
+def _ruled_trampoline(f):
+    """A function with custom rules is differentiated through its rules at top level too: the
+    engine differentiates a one-line caller instead of the function's own body."""
+    from adtriad.ad_core import rules
+    rs = rules.lookup(f)
+    if rs is None:
+        return f
+    if rs.trampoline is None:
+        params = ", ".join(rs.func.__code__.co_varnames[:rs.nargs])
+        key = f"trampoline:{rs.func.__module__}.{rs.func.__qualname__}"
+        build._BINDINGS[key] = rs.func
+        text = (f"from adtriad.ad_core.build import binding\n\n"
+                f"target = binding({key!r})\n\n\n"
+                f"def {rs.func.__name__}_with_rules({params}):\n"
+                f"    return target({params})\n")
+        name = f"adtriad_trampoline_{rs.ident}"
+        path = build.write_module(build.cache_dir() / f"{name}.py", text)
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        rs.trampoline = getattr(module, f"{rs.func.__name__}_with_rules")
+    return rs.trampoline
 
 
 def _forward(mode, f, ret, anns, vals, mask):

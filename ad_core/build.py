@@ -169,6 +169,8 @@ class Builder:
             self.bindings[text] = _bind(f"{callee.digest}:primal", jitted(callee.func))
         for text, obj in nf.bindings.items():
             self.bindings[text] = _bind(f"{sf.digest}:{text}", obj)
+        for text, func in nf.ruled.items():
+            self.bindings[text] = _bind(f"{sf.digest}:{text}", jitted(func))
         if self.kind == "tangent":
             self.chunks.append(forward.generate(spec, self))
         else:
@@ -176,6 +178,12 @@ class Builder:
         self.specs[key] = spec
         self.in_progress.discard(key)
         return spec
+
+    def rule(self, rs, kind: str) -> str:
+        """The module name of one of a function's rules (compiled with Numba)."""
+        text = f"{naming.PREFIX}_{kind}_{rs.func.__name__}_{rs.ident}"
+        self.bindings[text] = _bind(rule_key(rs, kind), jitted(getattr(rs, kind)))
+        return text
 
     def request(self, call: ir.Call, caller: Spec, kind: str) -> Spec:
         """The spec of a user function called from ``caller`` (generated on first request)."""
@@ -204,6 +212,10 @@ def _result_kind(t) -> str:
     if isinstance(t, numba.types.Array):
         return "array"
     return "other"
+
+
+def rule_key(rs, kind: str) -> str:
+    return f"rule:{rs.func.__module__}.{rs.func.__qualname__}:{kind}"
 
 
 def _check_recursion(sf: SourceFunction, path: list) -> None:
@@ -276,6 +288,9 @@ def _closure_digests(sf: SourceFunction, seen: set) -> set:
             out.add(repr(obj))
     for callee in nf.user_callees.values():
         out |= _closure_digests(callee, seen)
+    from adtriad.ad_core import rules
+    for func in nf.ruled.values():  # the primal of a ruled function is compiled in
+        out.add(hashlib.sha256(rules._source_text(func).encode()).hexdigest()[:16])
     return out
 
 
@@ -293,6 +308,9 @@ from adtriad.ad_core._runtime import digamma as _digamma
 from adtriad.ad_core._runtime import pop_into_unchecked as _pop_into_unchecked
 from adtriad.ad_core._runtime import push_array_unchecked as _push_array_unchecked
 from adtriad.ad_core.build import binding as _binding
+from adtriad.ad_core.annotations import Active as _ad_Active, Const as _ad_Const
+from adtriad.ad_core.annotations import Duplicated as _ad_Duplicated
+from adtriad.ad_core.rules import ReturnActivity as _ad_ReturnActivity, RuleConfig as _ad_RuleConfig
 '''
 
 
@@ -371,13 +389,8 @@ def derivative_module(func_sf: SourceFunction, kind: str, argtypes: tuple, mask:
         _register_bindings(func_sf, set())
     else:
         top = builder.spec_for(func_sf, argtypes, mask, False)
-        text = render(builder, top, func_sf, argtypes,
-                      ", boundscheck=True" if boundscheck else "")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
+        write_module(path, render(builder, top, func_sf, argtypes,
+                                  ", boundscheck=True" if boundscheck else ""))
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
@@ -385,6 +398,16 @@ def derivative_module(func_sf: SourceFunction, kind: str, argtypes: tuple, mask:
     module.__adtriad_top__ = top
     _LOADED[key] = module
     return module
+
+
+def write_module(path: Path, text: str) -> Path:
+    """Write generated source atomically (concurrent processes may write the same file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+    return path
 
 
 def _register_bindings(sf: SourceFunction, seen: set) -> None:
@@ -398,3 +421,10 @@ def _register_bindings(sf: SourceFunction, seen: set) -> None:
         _register_bindings(callee, seen)
     for text, obj in nf.bindings.items():
         _bind(f"{sf.digest}:{text}", obj)
+    for text, func in nf.ruled.items():
+        _bind(f"{sf.digest}:{text}", jitted(func))
+    from adtriad.ad_core import rules
+    for rs in map(rules.lookup, nf.ruled.values()):
+        for kind in ("forward", "augmented_primal", "reverse", "frule", "rrule_vjp"):
+            if getattr(rs, kind) is not None:
+                _bind(rule_key(rs, kind), jitted(getattr(rs, kind)))

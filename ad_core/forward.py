@@ -10,8 +10,9 @@ of the arrays it writes into their shadow arrays. Control flow is kept as it is;
 
 from __future__ import annotations
 
-from adtriad.ad_core import derivatives, ir, naming
-from adtriad.ad_core.emit import Emitter, elementwise_key, no_rule, partials, zero_of
+from adtriad.ad_core import derivatives, ir, naming, rule_calls, rules
+from adtriad.ad_core.emit import (Emitter, atom_type, elementwise_key, no_rule, partials,
+                                  zero_of)
 from adtriad.ad_core.errors import ADError
 from adtriad.ad_core.typeinfer import is_array, is_float
 
@@ -70,7 +71,9 @@ class _Forward:
                     out(f"{self.T(s.target)}[{idx}] = {self.dot(s.value) or '0.0'}", s.loc)
         elif isinstance(s, ir.ExprStmt):
             call = s.value
-            if call.fn.key == "user" and self.call_is_active(call):
+            if call.fn.key == "rule" and self.call_is_active(call):
+                self.rule_call(call, None, s.loc)
+            elif call.fn.key == "user" and self.call_is_active(call):
                 out(self.user_call(call), s.loc)
             else:
                 out(ir.expr_src(call), s.loc)
@@ -130,6 +133,41 @@ class _Forward:
         unused = [f"{naming.PREFIX}_unused{k}" for k in self.lanes]
         return f"{', '.join([target] + unused)} = {text}"
 
+    def rule_call(self, call, target: str | None, loc) -> None:
+        """A call to a function with custom rules: its forward rule (or imported frule) gives
+        the primal and the tangent, lane by lane."""
+        rs = rules.lookup(call.fn.obj)
+        argtypes = [atom_type(a, self.ti) for a in call.args]
+        active = [isinstance(a, ir.Name) and a.id in self.active for a in call.args]
+        srcs = [ir.atom_src(a) for a in call.args]
+        res = naming.PREFIX + "_rule_result"
+        if rs.forward is not None:
+            rule_calls.check_forward(rs, argtypes, active, self.ti.restype)
+            name = self.builder.rule(rs, "forward")
+        elif rs.frule is not None:
+            rule_calls.check_frule(rs, argtypes, active)
+            name = self.builder.rule(rs, "frule")
+        else:
+            raise ADError(f"{loc}: {rs.name} has custom rules but no forward rule; register "
+                          "one with @rules.forward or rules.import_frule")
+        for self.lane in self.lanes:
+            if rs.forward is not None:
+                anns = [f"_ad_Duplicated({x}, {self.T(a.id)})" if act else f"_ad_Const({x})"
+                        for x, a, act in zip(srcs, call.args, active)]
+                self.out(f"{res} = {name}({rule_calls.config_src(rs.nargs)}, {call.fn.text}, "
+                         f"{rule_calls.ret_src('Duplicated')}, {', '.join(anns)})", loc)
+                primal, tangent = f"{res}.val", f"{res}.dval"
+            else:
+                dots = ["0.0"] + [self.T(a.id) if act else
+                                  (f"np.zeros_like({x})" if is_array(t) else "0.0")
+                                  for x, a, act, t in zip(srcs, call.args, active, argtypes)]
+                self.out(f"{res} = {name}(({', '.join(dots)},), {', '.join(srcs)})", loc)
+                primal, tangent = f"{res}[0]", f"{res}[1]"
+            if target is not None and self.lane == 0:
+                self.out(f"{target} = {primal}", loc)
+            if target is not None and target in self.active:
+                self.out(f"{self.T(target)} = {tangent}", loc)
+
     def assign(self, s: ir.Assign) -> None:
         out, t, e = self.out, s.target, s.value
         if s.inplace and is_array(self.ti.of(t)):
@@ -137,6 +175,9 @@ class _Forward:
                           "write a loop over its elements")
         if isinstance(e, ir.Call) and e.fn.key == "user" and self.call_is_active(e):
             out(self.user_call(e, t), s.loc)
+            return
+        if isinstance(e, ir.Call) and e.fn.key == "rule" and self.call_is_active(e):
+            self.rule_call(e, t, s.loc)
             return
         out(f"{t} = {ir.expr_src(e)}", s.loc)
         if t in self.active:

@@ -38,6 +38,7 @@ class NormalFunction:
     user_callees: dict = field(default_factory=dict)  # Fn.text -> SourceFunction
     inlined: dict = field(default_factory=dict)  # global/closure name -> number written in code
     resolved: dict = field(default_factory=dict)  # global/closure name -> object it denoted
+    ruled: dict = field(default_factory=dict)  # Fn.text -> function with custom rules
 
     def stale(self) -> bool:
         """Has a global this function reads been rebound since it was normalized?"""
@@ -93,6 +94,7 @@ class _Normalizer:
         self.user_callees: dict = {}
         self.inlined: dict = {}
         self.resolved: dict = {}
+        self.ruled: dict = {}
         self.loops: list[_Loop] = []
         fdef = sf.tree
         self.params = [a.arg for a in fdef.args.args]
@@ -161,7 +163,7 @@ class _Normalizer:
         elif not body or not isinstance(body[-1], ir.Return):
             body.append(ir.Return(None, end))
         return NormalFunction(self.sf, self.params, body, self.bindings, self.user_callees,
-                              self.inlined, self.resolved)
+                              self.inlined, self.resolved, self.ruled)
 
     # ---- statements ----------------------------------------------------------------------
     def block(self, stmts: list) -> list:
@@ -443,7 +445,16 @@ class _Normalizer:
         if None in kwargs:
             raise self.refuse(node, "`**kwargs` in a call")
         fn = function_key(obj)
-        if fn is None and is_user_function(obj):
+        from adtriad.ad_core import rules
+        ruleset = rules.lookup(obj) if fn is None else None
+        if ruleset is not None:
+            text = f"{naming.PREFIX}_ruled_{ruleset.func.__name__}_{ruleset.ident}"
+            fn = ir.Fn("rule", text, ruleset.func)
+            self.ruled[text] = ruleset.func
+            if kwargs:
+                raise self.refuse(node, f"keyword arguments in the call to {ruleset.name}",
+                                  "pass them positionally")
+        elif fn is None and is_user_function(obj):
             from adtriad.ad_core.source import get_source_function
             callee = get_source_function(obj)
             text = f"{naming.PREFIX}_user_{callee.name}_{callee.digest[:8]}"

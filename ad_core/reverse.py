@@ -25,8 +25,9 @@ import re
 
 import numba
 
-from adtriad.ad_core import array_rules, derivatives, ir, naming
-from adtriad.ad_core.emit import Emitter, elementwise_key, no_rule, partials, scale, zero_of
+from adtriad.ad_core import array_rules, derivatives, ir, naming, rule_calls, rules
+from adtriad.ad_core.emit import (Emitter, atom_type, elementwise_key, no_rule, partials, scale,
+                                  zero_of)
 from adtriad.ad_core.errors import ADError
 from adtriad.ad_core.typeinfer import is_array, is_float
 
@@ -123,6 +124,8 @@ class _Reverse:
         return array in self.N or (self.spec.is_callee and array in self.nf.params)
 
     def call_differentiated(self, call) -> bool:
+        if call.fn.key == "rule":
+            return any(isinstance(a, ir.Name) and a.id in self.active for a in call.args)
         return call.fn.key == "user" and any(
             isinstance(a, ir.Name) and (a.id in self.active or
                                         (a.id in self.N and self.kind(a.id) == "array"))
@@ -334,7 +337,9 @@ class _Reverse:
                               "supported yet; write a loop over its elements")
             if self.pushes(s.target):
                 self.push(s.target)
-            if isinstance(s.value, ir.Call) and self.call_differentiated(s.value):
+            if isinstance(s.value, ir.Call) and s.value.fn.key == "rule":
+                out(f"{s.target} = {ir.expr_src(s.value)}", s.loc)  # its rule runs in reverse
+            elif isinstance(s.value, ir.Call) and self.call_differentiated(s.value):
                 callee = self.builder.request(s.value, self.spec, "reverse")
                 args = ", ".join([ir.atom_src(a) for a in s.value.args] + [self.tape_args])
                 if self.unchecked:
@@ -354,7 +359,9 @@ class _Reverse:
                                     f"{s.target}[{idx}]")
             out(f"{s.target}[{idx}] = {ir.atom_src(s.value)}", s.loc)
         elif isinstance(s, ir.ExprStmt):
-            if self.call_differentiated(s.value):
+            if s.value.fn.key == "rule":
+                out(ir.expr_src(s.value), s.loc)
+            elif self.call_differentiated(s.value):
                 callee = self.builder.request(s.value, self.spec, "reverse")
                 args = ", ".join([ir.atom_src(a) for a in s.value.args] + [self.tape_args])
                 if self.unchecked:
@@ -712,6 +719,9 @@ class _Reverse:
         the active scalar arguments."""
         if not self.call_differentiated(call):
             return
+        if call.fn.key == "rule":
+            self.adj_rule(call, grads, loc)
+            return
         callee = self.builder.request(call, self.spec, "reverse")
         args = [ir.atom_src(a) for a in call.args]
         pairs = list(zip(call.args, callee.active_mask, callee.array_mask))
@@ -728,6 +738,57 @@ class _Reverse:
         for j, a in enumerate(scalars):
             for k in self.lanes:
                 self.out(f"{self.B(a.id, k)} += {naming.PREFIX}_r{j}_{k}", loc)
+
+
+    def adj_rule(self, call, grads: list, loc) -> None:
+        """Reverse a call to a function with custom rules: augmented_primal again (the
+        arguments hold their values at the call) for the tape, then the reverse rule; or the
+        pullback of an imported rrule."""
+        rs = rules.lookup(call.fn.obj)
+        argtypes = [atom_type(a, self.ti) for a in call.args]
+        active = [isinstance(a, ir.Name) and a.id in self.active for a in call.args]
+        restype = rs and infer_result(self.ti, call)
+        srcs = [ir.atom_src(a) for a in call.args]
+        res, aug = naming.PREFIX + "_rule_result", naming.PREFIX + "_rule_tape"
+        if rs.reverse is not None or rs.augmented_primal is not None:
+            if rs.reverse is None:
+                raise ADError(f"{loc}: {rs.name} has an augmented-primal rule but no reverse "
+                              "rule; register one with @rules.reverse")
+            rule_calls.check_reverse(rs, argtypes, active, restype)
+            aug_name, rev_name = self.builder.rule(rs, "augmented_primal"), \
+                self.builder.rule(rs, "reverse")
+        elif rs.rrule_vjp is not None:
+            rule_calls.check_rrule(rs, argtypes, restype)
+            vjp_name = self.builder.rule(rs, "rrule_vjp")
+        else:
+            raise ADError(f"{loc}: {rs.name} has custom rules but no reverse rule; register "
+                          "@rules.augmented_primal and @rules.reverse, or rules.import_rrule")
+        config = rule_calls.config_src(rs.nargs)
+        for self.lane, g in zip(self.lanes, grads):
+            if rs.reverse is not None:
+                anns = [(f"_ad_Duplicated({x}, {self.B(a.id)})" if is_array(t) else
+                         f"_ad_Active({x})") if act else f"_ad_Const({x})"
+                        for x, a, act, t in zip(srcs, call.args, active, argtypes)]
+                self.out(self.read(f"{aug} = {aug_name}({config}, {call.fn.text}, "
+                                   f"{rule_calls.ret_src('Active')}, {', '.join(anns)})"), loc)
+                self.out(self.read(f"{res} = {rev_name}({config}, {call.fn.text}, "
+                                   f"_ad_Active({g}), {aug}.tape, {', '.join(anns)})"), loc)
+                offset = 0
+            else:
+                self.out(self.read(f"{res} = {vjp_name}({', '.join(srcs + [g])})"), loc)
+                offset = 1
+            for j, (a, act, t) in enumerate(zip(call.args, active, argtypes)):
+                if act and (offset or not is_array(t)):
+                    self.out(f"{self.B(a.id)} += {res}[{j + offset}]", loc)
+
+
+def infer_result(ti, call):
+    """The Numba type of a ruled call's result (its primal's return type)."""
+    from adtriad.ad_core.typeinfer import jitted
+    disp = jitted(call.fn.obj)
+    argtypes = tuple(atom_type(a, ti) for a in call.args)
+    disp.compile(argtypes)
+    return disp.overloads[argtypes].signature.return_type
 
 
 def _is_slice_store(s) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import types as types_
 from dataclasses import dataclass
 
 import numba
@@ -24,13 +25,27 @@ _JITTED: dict = {}
 
 
 def jitted(func):
-    """The Numba CPU dispatcher for a user function (its own when it already is one)."""
+    """The Numba CPU dispatcher for a user function (its own when it already is one). Plain
+    Python functions it calls through globals are jitted too, so that a rule body may call
+    the function it differentiates, as in the seed's examples."""
     if isinstance(func, numba.core.registry.CPUDispatcher):
         return func
     py = getattr(func, "py_func", func)
-    if py not in _JITTED:
-        _JITTED[py] = numba.njit(py)
-    return _JITTED[py]
+    if py in _JITTED:
+        return _JITTED[py]
+    if not isinstance(py, types_.FunctionType):
+        return numba.njit(py)
+    namespace = dict(py.__globals__)
+    copy = types_.FunctionType(py.__code__, namespace, py.__name__, py.__defaults__,
+                               py.__closure__)
+    copy.__qualname__, copy.__module__ = py.__qualname__, py.__module__
+    _JITTED[py] = dispatcher = numba.njit(copy)
+    for name in py.__code__.co_names:
+        value = namespace.get(name)
+        if isinstance(value, types_.FunctionType) and \
+                not (value.__module__ or "").startswith(("numpy", "math", "numba")):
+            namespace[name] = jitted(value)
+    return dispatcher
 
 
 @dataclass
@@ -65,6 +80,8 @@ def primal_source(nf: NormalFunction) -> tuple[str, dict]:
     namespace = {"np": np, "math": math, **nf.bindings}
     for text, callee in nf.user_callees.items():
         namespace[text] = jitted(callee.func)
+    for text, func in nf.ruled.items():
+        namespace[text] = jitted(func)
     return "\n".join(lines) + "\n", namespace
 
 
