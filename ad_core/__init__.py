@@ -12,11 +12,12 @@ from adtriad.ad_core.annotations import (
 from adtriad.ad_core.api import (
     autodiff, autodiff_thunk, derivative_source, gradient, hvp, jacobian,
 )
+from adtriad.ad_core.activity import ADTypeWarning
 from adtriad.ad_core.errors import ADError
 
 __all__ = [
     "autodiff", "autodiff_thunk", "gradient", "jacobian", "hvp", "derivative_source",
     "Forward", "ForwardWithPrimal", "Reverse", "ReverseWithPrimal", "ReverseSplitWithPrimal",
     "Const", "Active", "Duplicated", "DuplicatedNoNeed", "BatchDuplicated",
-    "BatchDuplicatedNoNeed", "MixedDuplicated", "ADError",
+    "BatchDuplicatedNoNeed", "MixedDuplicated", "ADError", "ADTypeWarning",
 ]

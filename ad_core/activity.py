@@ -10,6 +10,8 @@ would receive active values is refused: its derivative would be silently lost.
 
 from __future__ import annotations
 
+import warnings
+
 from numba.core import types
 
 from adtriad.ad_core import derivatives, ir
@@ -43,6 +45,7 @@ def analyze(nf, ti: TypeInfo, active_params: set[str]) -> set[str]:
             elif isinstance(s, ir.ExprStmt) and s.value.fn.key in ("user", "rule"):
                 _mark_written_args(s.value, active, ti, mark)
     _check_unclassified(nf, ti, active)
+    _warn_dropped(nf, ti, active)
     for p in nf.params:
         if p in active and p not in active_params:
             where = _first_store(nf, p, aliases)
@@ -69,6 +72,28 @@ def _check_unclassified(nf, ti: TypeInfo, active: set) -> None:
             raise ADError(f"{s.loc}: {s.target!r} holds a {t} built from active values; the "
                           "engine follows derivatives through float scalars and float arrays "
                           "only: unpack tuples into separate variables")
+
+
+class ADTypeWarning(UserWarning):
+    """An active value is converted to an integer: its derivative is dropped there."""
+
+
+def _warn_dropped(nf, ti: TypeInfo, active: set) -> None:
+    from adtriad.ad_core.api import _SETTINGS
+    if not _SETTINGS["type_warning"]:
+        return
+    for s in ir.walk(nf.body):
+        if not isinstance(s, ir.Assign) or isinstance(s.value, ir.Attr):
+            continue
+        t = ti.of(s.target)
+        if t is None or not isinstance(types.unliteral(t), (types.Integer, types.Boolean)):
+            continue
+        sources = [n for n in ir.expr_names(s.value) if n in active]
+        if sources and isinstance(s.value, ir.Call):  # int(x), math.floor(x), round(x), ...
+            warnings.warn(f"{s.loc}: `{ir.expr_src(s.value)}` turns the active value "
+                          f"{sources[0]!r} into a {types.unliteral(t)}; its derivative is "
+                          "dropped there (the result is piecewise constant)",
+                          ADTypeWarning, stacklevel=2)
 
 
 def _holds_reals(t) -> bool:

@@ -26,6 +26,50 @@ from adtriad.ad_core.errors import ADError
 from adtriad.ad_core.source import get_source_function, python_function
 
 
+_SETTINGS = {"type_warning": True, "strict_aliasing": False}
+
+
+def type_warning(flag: bool) -> bool:
+    """Warn (ADTypeWarning, default on) where generated code drops a derivative on purpose:
+    an active value converted to an integer (``int(x)``, ``math.floor(x)``, ``round(x)``),
+    whose result is piecewise constant. Warnings are issued when derivative code is
+    generated. Returns the previous setting."""
+    previous, _SETTINGS["type_warning"] = _SETTINGS["type_warning"], bool(flag)
+    return previous
+
+
+def strict_aliasing(flag: bool) -> bool:
+    """With strict aliasing (off by default) the engine assumes that the arrays passed to a
+    call (primals and shadows) do not overlap, and skips checking it. Off, every pair of
+    differentiated arrays is checked and overlapping ones are refused, since the derivative of
+    code writing through one alias and reading through another would be wrong. A shadow
+    overlapping its own primal is refused either way. Returns the previous setting."""
+    previous, _SETTINGS["strict_aliasing"] = _SETTINGS["strict_aliasing"], bool(flag)
+    return previous
+
+
+def _check_overlaps(f, anns) -> None:
+    arrays = []
+    for k, a in enumerate(anns):
+        label = _label(f, k)
+        shadowed = isinstance(a, (Duplicated, DuplicatedNoNeed, MixedDuplicated) + BATCHED)
+        for v, dv, diff in _leaves(a):
+            if isinstance(v, np.ndarray):
+                arrays.append((f"{label} (primal)", v, shadowed))
+            if diff and isinstance(dv, np.ndarray):
+                arrays.append((f"{label} (shadow)", dv, True))
+            elif diff and isinstance(dv, (tuple, list)):
+                arrays += [(f"{label} (shadow {j + 1})", d, True) for j, d in enumerate(dv)
+                           if isinstance(d, np.ndarray)]
+    for i in range(len(arrays)):
+        for j in range(i + 1, len(arrays)):
+            (la, a, da), (lb, b, db) = arrays[i], arrays[j]
+            if (da or db) and a is not b and np.may_share_memory(a, b):
+                raise ADError(f"{la} and {lb} share memory; pass separate arrays (or call "
+                              "adtriad.ad_core.api.strict_aliasing(True) to promise they do "
+                              "not overlap)")
+
+
 def _is_annotation_class(x) -> bool:
     return isinstance(x, type) and issubclass(x, ANNOTATIONS)
 
@@ -95,6 +139,8 @@ def _prepare(mode: Mode, f, args) -> tuple[list, list, tuple]:
         vals.append(a.val)
         mask.append(isinstance(a, (Active, Duplicated, DuplicatedNoNeed, MixedDuplicated)
                                + BATCHED))
+    if not _SETTINGS["strict_aliasing"]:
+        _check_overlaps(f, anns)
     return anns, vals, tuple(mask)
 
 
