@@ -10,8 +10,6 @@ would receive active values is refused: its derivative would be silently lost.
 
 from __future__ import annotations
 
-import warnings
-
 from numba.core import types
 
 from adtriad.ad_core import derivatives, ir
@@ -19,7 +17,7 @@ from adtriad.ad_core.errors import ADError
 from adtriad.ad_core.typeinfer import TypeInfo, differentiable, is_array
 
 
-def analyze(nf, ti: TypeInfo, active_params: set[str]) -> set[str]:
+def analyze(nf, ti: TypeInfo, active_params: set[str], notes: list | None = None) -> set[str]:
     active = set(active_params)
     aliases = _alias_groups(nf, ti)
     changed = True
@@ -45,7 +43,8 @@ def analyze(nf, ti: TypeInfo, active_params: set[str]) -> set[str]:
             elif isinstance(s, ir.ExprStmt) and s.value.fn.key in ("user", "rule"):
                 _mark_written_args(s.value, active, ti, mark)
     _check_unclassified(nf, ti, active)
-    _warn_dropped(nf, ti, active)
+    if notes is not None:
+        notes += dropped_derivatives(nf, ti, active)
     for p in nf.params:
         if p in active and p not in active_params:
             where = _first_store(nf, p, aliases)
@@ -78,10 +77,9 @@ class ADTypeWarning(UserWarning):
     """An active value is converted to an integer: its derivative is dropped there."""
 
 
-def _warn_dropped(nf, ti: TypeInfo, active: set) -> None:
-    from adtriad.ad_core.api import _SETTINGS
-    if not _SETTINGS["type_warning"]:
-        return
+def dropped_derivatives(nf, ti: TypeInfo, active: set) -> list[str]:
+    """Where an active value is converted to an integer (the derivative is dropped there)."""
+    notes = []
     for s in ir.walk(nf.body):
         if not isinstance(s, ir.Assign) or isinstance(s.value, ir.Attr):
             continue
@@ -90,10 +88,10 @@ def _warn_dropped(nf, ti: TypeInfo, active: set) -> None:
             continue
         sources = [n for n in ir.expr_names(s.value) if n in active]
         if sources and isinstance(s.value, ir.Call):  # int(x), math.floor(x), round(x), ...
-            warnings.warn(f"{s.loc}: `{ir.expr_src(s.value)}` turns the active value "
-                          f"{sources[0]!r} into a {types.unliteral(t)}; its derivative is "
-                          "dropped there (the result is piecewise constant)",
-                          ADTypeWarning, stacklevel=2)
+            notes.append(f"{s.loc}: `{ir.expr_src(s.value)}` turns the active value "
+                         f"{sources[0]!r} into a {types.unliteral(t)}; its derivative is "
+                         "dropped there (the result is piecewise constant)")
+    return notes
 
 
 def _holds_reals(t) -> bool:

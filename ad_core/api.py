@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import numbers
 import sys
+import warnings
 
 import numba
 import numpy as np
@@ -22,6 +23,7 @@ from adtriad.ad_core.annotations import (
     ANNOTATIONS, BATCHED, Active, BatchDuplicated, BatchDuplicatedNoNeed, Const, Duplicated,
     DuplicatedNoNeed, Forward, MixedDuplicated, Mode, Reverse, ReverseSplitWithPrimal,
 )
+from adtriad.ad_core.activity import ADTypeWarning
 from adtriad.ad_core.errors import ADError
 from adtriad.ad_core.source import get_source_function, python_function
 
@@ -282,7 +284,11 @@ def autodiff(mode, f, *args):
 
 def _module(f, kind, vals, mask, width: int = 1):
     sf = get_source_function(_ruled_trampoline(f))
-    return build.derivative_module(sf, kind, _argtypes(vals), mask, width)
+    module = build.derivative_module(sf, kind, _argtypes(vals), mask, width)
+    if _SETTINGS["type_warning"]:
+        for note in getattr(module, "WARNINGS", ()):
+            warnings.warn(note, ADTypeWarning, stacklevel=3)
+    return module
 
 
 def _ruled_trampoline(f):

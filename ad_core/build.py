@@ -148,6 +148,7 @@ class Builder:
         self.specs: dict = {}
         self.in_progress: set = set()
         self.chunks: list[str] = []
+        self.notes: list[str] = []  # dropped derivatives, reported by api.type_warning
         self.bindings: dict[str, str] = {}
 
     def spec_for(self, sf: SourceFunction, argtypes: tuple, mask: tuple, is_callee: bool) -> Spec:
@@ -161,7 +162,7 @@ class Builder:
             nf, argtypes, mask = flatten_params(nf, argtypes, mask)
         ti = infer(nf, argtypes)
         mask = tuple(m and differentiable(t) for m, t in zip(mask, argtypes))
-        active = analyze(nf, ti, {p for p, m in zip(nf.params, mask) if m})
+        active = analyze(nf, ti, {p for p, m in zip(nf.params, mask) if m}, self.notes)
         spec = Spec(nf, ti, active, mask, tuple(is_array(t) for t in argtypes), self.kind,
                     is_callee, len(self.specs), returns_none=ti.restype == numba.types.none,
                     width=self.width, unchecked=self.unchecked)
@@ -322,6 +323,7 @@ def render(builder: Builder, top: Spec, sf: SourceFunction, argtypes, options: s
         lines.append(f"{text} = _binding({key!r})")
     lines.append(f"RESULT_KIND = {_result_kind(top.ti.restype)!r}")
     lines.append(f"PARAMS = {tuple(top.nf.params)!r}")
+    lines.append(f"WARNINGS = {tuple(dict.fromkeys(builder.notes))!r}")
     lines.append(f"RESTORED = {tuple(sorted(getattr(top, 'restored', ()))) !r}")
     decorator = f"\n@njit(cache=True{options})\n"
     for chunk in builder.chunks:
