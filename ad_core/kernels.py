@@ -1,0 +1,247 @@
+"""The CPU kernel backend: numba.cuda kernels run, and are differentiated, on the CPU.
+
+Contract: :func:`cpu_kernel` turns a ``@cuda.jit`` kernel (or its Python function) into a
+launcher used like the kernel, ``cpu_kernel(k)[griddim, blockdim](*args)``, that runs every
+thread of the launch grid, in order, in Numba-compiled code. The kernel's source is rewritten
+into a per-thread function: ``cuda.grid(n)``, ``cuda.gridsize(n)``, ``cuda.threadIdx``,
+``blockIdx``, ``blockDim``, ``gridDim`` become parameters, ``cuda.atomic.add(a, i, v)``
+becomes ``a[i] += v`` (exact, since threads run one after another, and bit-reproducible).
+
+:func:`gradient_kernel` ``(kernel, *activities)[griddim, blockdim](*annotated_args)`` runs the
+reverse-mode derivative of every thread (the engine differentiates the per-thread function;
+shadows accumulate over threads) and returns, for each ``Active`` scalar argument, an array of
+the per-thread derivatives (the caller reduces them), ``None`` for the others. Threads must not
+read what other threads write in the same launch (a data race on a GPU too).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.util
+import inspect
+import sys
+import textwrap
+
+import numba
+import numpy as np
+
+from adtriad.ad_core import build
+from adtriad.ad_core.annotations import Active, Const, Duplicated, DuplicatedNoNeed
+from adtriad.ad_core.errors import ADError
+
+THREAD_PARAMS = ("_tx", "_ty", "_tz", "_bx", "_by", "_bz", "_bdx", "_bdy", "_bdz",
+                 "_gdx", "_gdy", "_gdz")
+_AXES = {"x": 0, "y": 1, "z": 2}
+_SPECIALS = {"threadIdx": "_t", "blockIdx": "_b", "blockDim": "_bd", "gridDim": "_gd"}
+
+
+def _python_function(kernel):
+    py = getattr(kernel, "py_func", kernel)
+    if not callable(py) or not hasattr(py, "__code__"):
+        raise ADError(f"{kernel!r} is not a kernel or a Python function")
+    return py
+
+
+class _Rewriter(ast.NodeTransformer):
+    """CUDA intrinsics -> thread parameters; atomics -> sequential updates."""
+
+    def __init__(self, cuda_names: set, filename: str):
+        self.cuda = cuda_names
+        self.filename = filename
+
+    def _is_cuda(self, node) -> bool:
+        return isinstance(node, ast.Name) and node.id in self.cuda
+
+    def visit_Attribute(self, node):
+        # cuda.threadIdx.x and the like
+        if isinstance(node.value, ast.Attribute) and self._is_cuda(node.value.value) and \
+                node.value.attr in _SPECIALS and node.attr in _AXES:
+            return ast.copy_location(ast.Name(_SPECIALS[node.value.attr] + node.attr), node)
+        return self.generic_visit(node)
+
+    def visit_Call(self, node):
+        f = node.func
+        if isinstance(f, ast.Attribute) and self._is_cuda(f.value) and f.attr in ("grid",
+                                                                                  "gridsize"):
+            ndim = node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) \
+                else None
+            if ndim not in (1, 2, 3):
+                raise ADError(f"{self.filename}:{node.lineno}: cuda.{f.attr} needs a constant "
+                              "dimension 1, 2 or 3")
+            axes = "xyz"[:ndim]
+            if f.attr == "grid":
+                parts = [f"(_b{a} * _bd{a} + _t{a})" for a in axes]
+            else:
+                parts = [f"(_gd{a} * _bd{a})" for a in axes]
+            text = parts[0] if ndim == 1 else "(" + ", ".join(parts) + ")"
+            return ast.copy_location(ast.parse(text, mode="eval").body, node)
+        return self.generic_visit(node)
+
+    def visit_Expr(self, node):
+        call = node.value
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and \
+                isinstance(call.func.value, ast.Attribute) and \
+                self._is_cuda(call.func.value.value) and call.func.value.attr == "atomic":
+            if call.func.attr != "add" or len(call.args) != 3:
+                raise ADError(f"{self.filename}:{node.lineno}: only cuda.atomic.add(array, "
+                              "index, value) is supported on the CPU backend")
+            array, index, value = (self.visit(a) for a in call.args)
+            target = ast.Subscript(value=array, slice=index, ctx=ast.Store())
+            return ast.copy_location(ast.AugAssign(target=target, op=ast.Add(), value=value),
+                                     node)
+        return self.generic_visit(node)
+
+
+_THREADS: dict = {}
+
+
+def thread_function(kernel):
+    """The per-thread Python function of a kernel, written to a real file (so the engine can
+    read its source) in the derivative cache."""
+    py = _python_function(kernel)
+    if py in _THREADS:
+        return _THREADS[py]
+    try:
+        src = textwrap.dedent(inspect.getsource(py))
+    except (OSError, TypeError):
+        raise ADError(f"the source of kernel {py.__qualname__} is not available; define it in "
+                      "a .py file") from None
+    tree = ast.parse(src)
+    fdef = tree.body[0]
+    if not isinstance(fdef, ast.FunctionDef):
+        raise ADError(f"kernel {py.__qualname__} must be a def")
+    from numba import cuda
+    cuda_names = {n for n, v in py.__globals__.items() if v is cuda}
+    fdef = _Rewriter(cuda_names, py.__code__.co_filename).visit(fdef)
+    fdef.decorator_list = []
+    fdef.name = f"{py.__name__}_thread"
+    fdef.args.args = [ast.arg(arg=a) for a in THREAD_PARAMS] + fdef.args.args
+    body = ast.unparse(ast.fix_missing_locations(ast.Module(body=[fdef], type_ignores=[])))
+    digest = hashlib.sha256((py.__module__ + py.__qualname__ + body).encode()).hexdigest()[:16]
+    name = f"adtriad_kernel_{digest}"
+    header = ("import sys\n"
+              f"globals().update({{k: v for k, v in vars(sys.modules[{py.__module__!r}]).items()"
+              " if not k.startswith('__')})\n\n\n")
+    path = build.write_module(build.cache_dir() / f"{name}.py", header + body + "\n")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    _THREADS[py] = getattr(module, fdef.name)
+    return _THREADS[py]
+
+
+def _dims(d) -> tuple:
+    d = (d,) if isinstance(d, (int, np.integer)) else tuple(d)
+    if not 1 <= len(d) <= 3 or any(int(x) < 1 for x in d):
+        raise ADError(f"launch dimensions must be 1 to 3 positive integers, got {d}")
+    return tuple(int(x) for x in d) + (1,) * (3 - len(d))
+
+
+@numba.njit(cache=True)
+def _grid(g, b):
+    """Every thread's 12 indices, in launch order."""
+    n = g[0] * g[1] * g[2] * b[0] * b[1] * b[2]
+    out = np.empty((n, 12), np.int64)
+    k = 0
+    for bz in range(g[2]):
+        for by in range(g[1]):
+            for bx in range(g[0]):
+                for tz in range(b[2]):
+                    for ty in range(b[1]):
+                        for tx in range(b[0]):
+                            out[k, 0], out[k, 1], out[k, 2] = tx, ty, tz
+                            out[k, 3], out[k, 4], out[k, 5] = bx, by, bz
+                            out[k, 6], out[k, 7], out[k, 8] = b[0], b[1], b[2]
+                            out[k, 9], out[k, 10], out[k, 11] = g[0], g[1], g[2]
+                            k += 1
+    return out
+
+
+@numba.njit
+def _run_threads(fn, ids, args):
+    for k in range(ids.shape[0]):
+        i = ids[k]
+        fn(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], i[8], i[9], i[10], i[11], *args)
+
+
+class cpu_kernel:  # noqa: N801 - used like numba.cuda.jit's kernels
+    """``cpu_kernel(kernel)[griddim, blockdim](*args)`` runs the kernel on the CPU."""
+
+    def __init__(self, kernel):
+        self.thread = thread_function(kernel)
+        self.compiled = numba.njit(self.thread)
+
+    def __getitem__(self, config):
+        griddim, blockdim = config[:2]
+
+        def launch(*args):
+            ids = _grid(_dims(griddim), _dims(blockdim))
+            _run_threads(self.compiled, ids, tuple(args))
+        return launch
+
+
+class gradient_kernel:  # noqa: N801 - used like a kernel
+    """``gradient_kernel(kernel, *activities)[griddim, blockdim](*annotated_args)``."""
+
+    def __init__(self, kernel, *activities):
+        self.thread = thread_function(kernel)
+        self.activities = activities
+
+    def __getitem__(self, config):
+        griddim, blockdim = config[:2]
+        return lambda *args: self._launch(griddim, blockdim, args)
+
+    def _launch(self, griddim, blockdim, args):
+        from adtriad.ad_core import api
+        if self.activities and tuple(type(a) if not isinstance(a, type) else a
+                                     for a in args) != tuple(self.activities):
+            got = [type(a).__name__ for a in args]
+            raise ADError(f"gradient_kernel was made for activities "
+                          f"{[a.__name__ for a in self.activities]}; got {got}")
+        ids = _grid(_dims(griddim), _dims(blockdim))
+        anns = [Const(0)] * len(THREAD_PARAMS) + list(args)
+        anns, vals, mask = api._prepare(api.Reverse, self.thread, anns)
+        module = api._module(self.thread, "reverse", vals, mask)
+        if module.RESULT_KIND != "none":
+            raise ADError("a kernel must not return a value")
+        n_active = sum(isinstance(a, Active) for a in anns)
+        per_thread = np.zeros((max(n_active, 1), ids.shape[0]))
+        bars = api._shadows(anns, 1, arrays_only=True)
+        call_vals = api._call_values(anns)[len(THREAD_PARAMS):]
+        _reverse_threads(n_active)(module.augmented, module.adjoint, ids, tuple(call_vals),
+                                   tuple(bars), per_thread)
+        out, k = [], 0
+        for a in args:
+            if isinstance(a, Active):
+                out.append(per_thread[k].astype(np.asarray(a.val).dtype))
+                k += 1
+            else:
+                out.append(None)
+        return tuple(out)
+
+
+_REVERSE_LOOPS: dict = {}
+
+
+def _reverse_threads(n_active: int):
+    """A compiled loop running every thread's augmented and adjoint sweeps one after another;
+    shadows accumulate, and thread k's scalar derivatives land in column k of per_thread.
+    (Written out per count of active scalars: a tuple's items are indexed by constants.)"""
+    if n_active not in _REVERSE_LOOPS:
+        idx = ", ".join(f"i[{j}]" for j in range(len(THREAD_PARAMS)))
+        stores = "".join(f"\n        per_thread[{j}, k] = derivs[{j}]" for j in range(n_active))
+        src = f"""
+def loop(augmented, adjoint, ids, vals, bars, per_thread):
+    tf = np.empty(1024, np.float64)
+    ti = np.empty(1024, np.int64)
+    for k in range(ids.shape[0]):
+        i = ids[k]
+        result, tape, sizes = augmented({idx}, *vals, tf, ti)
+        derivs = adjoint({idx}, *vals, *bars, 0.0, *tape){stores}
+"""
+        namespace = {"np": np}
+        exec(compile(src, f"<adtriad reverse loop {n_active}>", "exec"), namespace)
+        _REVERSE_LOOPS[n_active] = numba.njit(namespace["loop"])
+    return _REVERSE_LOOPS[n_active]

@@ -1,0 +1,47 @@
+"""Kernels used by the kernel-backend tests (written as for a GPU)."""
+
+from numba import cuda
+
+
+@cuda.jit
+def saxpy_kernel(Y, a, X):
+    i = cuda.threadIdx.x
+    Y[i] += a * X[i]
+
+
+@cuda.jit
+def scale_by_shared(out, x, w):
+    i = cuda.grid(1)
+    if i < out.shape[0]:
+        out[i] = w[0] * x[i] * x[i]
+
+
+@cuda.jit
+def sum_squares_atomic(total, x):
+    i = cuda.grid(1)
+    if i < x.shape[0]:
+        cuda.atomic.add(total, 0, x[i] * x[i])
+
+
+@cuda.jit
+def stencil(out, u, c):
+    i = cuda.grid(1)
+    if i >= 1 and i < u.shape[0] - 1:
+        out[i] = u[i] + c * (u[i - 1] - 2.0 * u[i] + u[i + 1])
+
+
+@cuda.jit
+def grid_2d(out, a):
+    i, j = cuda.grid(2)
+    if i < a.shape[0] and j < a.shape[1]:
+        out[i, j] = a[i, j] * a[i, j] + a[i, 0]
+
+
+@cuda.jit
+def power_loop(out, x, n):
+    i = cuda.grid(1)
+    if i < x.shape[0]:
+        p = 1.0
+        for k in range(n):
+            p = p * x[i] + 0.5
+        out[i] = p
