@@ -13,10 +13,11 @@ from adtriad.ad_core.api import (
     autodiff, autodiff_thunk, derivative_source, gradient, hvp, jacobian,
 )
 from adtriad.ad_core.activity import ADTypeWarning
+from adtriad.ad_core.deferred import autodiff_deferred
 from adtriad.ad_core.errors import ADError
 
 __all__ = [
-    "autodiff", "autodiff_thunk", "gradient", "jacobian", "hvp", "derivative_source",
+    "autodiff", "autodiff_thunk", "autodiff_deferred", "gradient", "jacobian", "hvp", "derivative_source",
     "Forward", "ForwardWithPrimal", "Reverse", "ReverseWithPrimal", "ReverseSplitWithPrimal",
     "Const", "Active", "Duplicated", "DuplicatedNoNeed", "BatchDuplicated",
     "BatchDuplicatedNoNeed", "MixedDuplicated", "ADError", "ADTypeWarning",

@@ -46,9 +46,11 @@ def _python_function(kernel):
 class _Rewriter(ast.NodeTransformer):
     """CUDA intrinsics -> thread parameters; atomics -> sequential updates."""
 
-    def __init__(self, cuda_names: set, filename: str):
+    def __init__(self, cuda_names: set, filename: str, namespace: dict):
         self.cuda = cuda_names
         self.filename = filename
+        self.namespace = namespace
+        self.threads: dict = {}  # kernels differentiated inside this one -> binding names
 
     def _is_cuda(self, node) -> bool:
         return isinstance(node, ast.Name) and node.id in self.cuda
@@ -61,6 +63,16 @@ class _Rewriter(ast.NodeTransformer):
         return self.generic_visit(node)
 
     def visit_Call(self, node):
+        f = node.func
+        if isinstance(f, ast.Name) and self.namespace.get(f.id) is _deferred() and \
+                len(node.args) >= 3 and isinstance(node.args[1], ast.Name):
+            inner = self.namespace.get(node.args[1].id)
+            if _is_cuda_kernel(inner):
+                # a kernel differentiated in a kernel: its per-thread function, same thread
+                name = f"{node.args[1].id}__thread"
+                self.threads[name] = inner
+                node.args[1] = ast.Name(name)
+                node.args[3:3] = [ast.Name(p) for p in THREAD_PARAMS]
         f = node.func
         if isinstance(f, ast.Attribute) and self._is_cuda(f.value) and f.attr in ("grid",
                                                                                   "gridsize"):
@@ -96,6 +108,15 @@ class _Rewriter(ast.NodeTransformer):
 _THREADS: dict = {}
 
 
+def _deferred():
+    from adtriad.ad_core.deferred import autodiff_deferred
+    return autodiff_deferred
+
+
+def _is_cuda_kernel(obj) -> bool:
+    return type(obj).__name__ == "CUDADispatcher" and hasattr(obj, "py_func")
+
+
 def thread_function(kernel):
     """The per-thread Python function of a kernel, written to a real file (so the engine can
     read its source) in the derivative cache."""
@@ -113,7 +134,8 @@ def thread_function(kernel):
         raise ADError(f"kernel {py.__qualname__} must be a def")
     from numba import cuda
     cuda_names = {n for n, v in py.__globals__.items() if v is cuda}
-    fdef = _Rewriter(cuda_names, py.__code__.co_filename).visit(fdef)
+    rewriter = _Rewriter(cuda_names, py.__code__.co_filename, py.__globals__)
+    fdef = rewriter.visit(fdef)
     fdef.decorator_list = []
     fdef.name = f"{py.__name__}_thread"
     fdef.args.args = [ast.arg(arg=a) for a in THREAD_PARAMS] + fdef.args.args
@@ -122,7 +144,12 @@ def thread_function(kernel):
     name = f"adtriad_kernel_{digest}"
     header = ("import sys\n"
               f"globals().update({{k: v for k, v in vars(sys.modules[{py.__module__!r}]).items()"
-              " if not k.startswith('__')})\n\n\n")
+              " if not k.startswith('__')})\n")
+    for name, inner in rewriter.threads.items():
+        key = f"thread:{inner.py_func.__module__}.{inner.py_func.__qualname__}"
+        build._BINDINGS[key] = numba.njit(thread_function(inner))
+        header += f"from adtriad.ad_core.build import binding\n{name} = binding({key!r})\n"
+    header += "\n\n"
     path = build.write_module(build.cache_dir() / f"{name}.py", header + body + "\n")
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)

@@ -45,3 +45,12 @@ def power_loop(out, x, n):
         for k in range(n):
             p = p * x[i] + 0.5
         out[i] = p
+
+
+from adtriad.ad_core import Active, Const, Duplicated, Reverse, autodiff_deferred  # noqa: E402
+
+
+@cuda.jit
+def grad_saxpy(Y, dY, a, X, dX):
+    autodiff_deferred(Reverse, saxpy_kernel, Const, Duplicated(Y, dY), Active(a),
+                      Duplicated(X, dX))
