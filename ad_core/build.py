@@ -10,7 +10,8 @@ read), so a stale file is never used.
 
 Entry points in a tangent module: ``tangent(params..., tangents of active params...)``.
 In a reverse module: ``augmented(params..., float_stack, int_stack) -> (result, tape, sizes)``
-(``sizes``: the values each stack held, to size the next run's stacks),
+(``sizes``: the values each stack held, to size the next run's stacks), ``augmented_core``
+(the same on a caller's tape: ``(params..., *tape) -> (result, n_floats, n_ints)``),
 ``adjoint(params..., adjoint arrays..., seed, tape...) -> (scalar adjoints..., counts)``.
 Module constants: ``RESULT_KIND`` ('none', 'float', 'int', 'array', 'other'), ``PARAMS`` (the
 parameters of the generated code: Mixed tuples appear field by field) and ``RESTORED``
@@ -346,6 +347,7 @@ def augmented({', '.join(params + [naming.TAPE_F, naming.TAPE_I])}):
     return {naming.PREFIX}_result, ({tape}), sizes
 
 
+augmented_core = {top.aug_name}
 adjoint = {top.adj_name}
 """)
     return "\n".join(lines) + "\n"

@@ -27,6 +27,7 @@ import numba
 import numpy as np
 
 from adtriad.ad_core import build
+from adtriad.ad_core._runtime import new_spills
 from adtriad.ad_core.annotations import Active, Const, Duplicated, DuplicatedNoNeed
 from adtriad.ad_core.errors import ADError
 
@@ -166,46 +167,47 @@ def _dims(d) -> tuple:
     return tuple(int(x) for x in d) + (1,) * (3 - len(d))
 
 
-@numba.njit(cache=True)
-def _grid(g, b):
-    """Every thread's 12 indices, in launch order."""
-    n = g[0] * g[1] * g[2] * b[0] * b[1] * b[2]
-    out = np.empty((n, 12), np.int64)
+_IDX = "tx, ty, tz, bx, by, bz, b0, b1, b2, g0, g1, g2"
+_LOOPS = """
     k = 0
-    for bz in range(g[2]):
-        for by in range(g[1]):
-            for bx in range(g[0]):
-                for tz in range(b[2]):
-                    for ty in range(b[1]):
-                        for tx in range(b[0]):
-                            out[k, 0], out[k, 1], out[k, 2] = tx, ty, tz
-                            out[k, 3], out[k, 4], out[k, 5] = bx, by, bz
-                            out[k, 6], out[k, 7], out[k, 8] = b[0], b[1], b[2]
-                            out[k, 9], out[k, 10], out[k, 11] = g[0], g[1], g[2]
-                            k += 1
-    return out
+    for bz in range(g2):
+        for by in range(g1):
+            for bx in range(g0):
+                for tz in range(b2):
+                    for ty in range(b1):
+                        for tx in range(b0):"""
+_BODY = "\n" + " " * 28  # indentation inside the six loops
 
 
-@numba.njit
-def _run_threads(fn, ids, args):
-    for k in range(ids.shape[0]):
-        i = ids[k]
-        fn(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], i[8], i[9], i[10], i[11], *args)
+def _compiled_loop(src: str, namespace: dict):
+    """Compile a launch loop whose callees are globals (so Numba can inline them)."""
+    namespace = dict(namespace, np=np)
+    exec(compile(src, "<adtriad launch loop>", "exec"), namespace)
+    return numba.njit(namespace["loop"])
+
+
+def _run_threads(thread):
+    return _compiled_loop(f"""
+def loop(g0, g1, g2, b0, b1, b2, args):{_LOOPS}{_BODY}thread({_IDX}, *args)
+""", {"thread": thread})
 
 
 class cpu_kernel:  # noqa: N801 - used like numba.cuda.jit's kernels
     """``cpu_kernel(kernel)[griddim, blockdim](*args)`` runs the kernel on the CPU."""
 
+    _loops: dict = {}
+
     def __init__(self, kernel):
         self.thread = thread_function(kernel)
-        self.compiled = numba.njit(self.thread)
+        if self.thread not in self._loops:
+            self._loops[self.thread] = _run_threads(numba.njit(self.thread))
+        self.loop = self._loops[self.thread]
 
     def __getitem__(self, config):
         griddim, blockdim = config[:2]
 
         def launch(*args):
-            ids = _grid(_dims(griddim), _dims(blockdim))
-            _run_threads(self.compiled, ids, tuple(args))
+            self.loop(*_dims(griddim), *_dims(blockdim), tuple(args))
         return launch
 
 
@@ -227,18 +229,18 @@ class gradient_kernel:  # noqa: N801 - used like a kernel
             got = [type(a).__name__ for a in args]
             raise ADError(f"gradient_kernel was made for activities "
                           f"{[a.__name__ for a in self.activities]}; got {got}")
-        ids = _grid(_dims(griddim), _dims(blockdim))
+        g, b = _dims(griddim), _dims(blockdim)
+        n_threads = int(np.prod(g) * np.prod(b))
         anns = [Const(0)] * len(THREAD_PARAMS) + list(args)
         anns, vals, mask = api._prepare(api.Reverse, self.thread, anns)
         module = api._module(self.thread, "reverse", vals, mask)
         if module.RESULT_KIND != "none":
             raise ADError("a kernel must not return a value")
         n_active = sum(isinstance(a, Active) for a in anns)
-        per_thread = np.zeros((max(n_active, 1), ids.shape[0]))
+        per_thread = np.zeros((max(n_active, 1), n_threads))
         bars = api._shadows(anns, 1, arrays_only=True)
         call_vals = api._call_values(anns)[len(THREAD_PARAMS):]
-        _reverse_threads(n_active)(module.augmented, module.adjoint, ids, tuple(call_vals),
-                                   tuple(bars), per_thread)
+        _reverse_threads(module, n_active)(*g, *b, tuple(call_vals), tuple(bars), per_thread)
         out, k = [], 0
         for a in args:
             if isinstance(a, Active):
@@ -252,23 +254,17 @@ class gradient_kernel:  # noqa: N801 - used like a kernel
 _REVERSE_LOOPS: dict = {}
 
 
-def _reverse_threads(n_active: int):
+def _reverse_threads(module, n_active: int):
     """A compiled loop running every thread's augmented and adjoint sweeps one after another;
     shadows accumulate, and thread k's scalar derivatives land in column k of per_thread.
     (Written out per count of active scalars: a tuple's items are indexed by constants.)"""
-    if n_active not in _REVERSE_LOOPS:
-        idx = ", ".join(f"i[{j}]" for j in range(len(THREAD_PARAMS)))
-        stores = "".join(f"\n        per_thread[{j}, k] = derivs[{j}]" for j in range(n_active))
-        src = f"""
-def loop(augmented, adjoint, ids, vals, bars, per_thread):
+    key = (module.__name__, n_active)
+    if key not in _REVERSE_LOOPS:
+        stores = "".join(f"{_BODY}per_thread[{j}, k] = derivs[{j}]" for j in range(n_active))
+        _REVERSE_LOOPS[key] = _compiled_loop(f"""
+def loop(g0, g1, g2, b0, b1, b2, vals, bars, per_thread):
     tf = np.empty(1024, np.float64)
     ti = np.empty(1024, np.int64)
-    for k in range(ids.shape[0]):
-        i = ids[k]
-        result, tape, sizes = augmented({idx}, *vals, tf, ti)
-        derivs = adjoint({idx}, *vals, *bars, 0.0, *tape){stores}
-"""
-        namespace = {"np": np}
-        exec(compile(src, f"<adtriad reverse loop {n_active}>", "exec"), namespace)
-        _REVERSE_LOOPS[n_active] = numba.njit(namespace["loop"])
-    return _REVERSE_LOOPS[n_active]
+    sf, si = new_spills(){_LOOPS}{_BODY}result, nf, ni = augmented({_IDX}, *vals, tf, 0, ti, 0, sf, si){_BODY}derivs = adjoint({_IDX}, *vals, *bars, 0.0, tf, nf, ti, ni, sf, si){stores}{_BODY}k += 1
+""", {"augmented": module.augmented_core, "adjoint": module.adjoint, "new_spills": new_spills})
+    return _REVERSE_LOOPS[key]
