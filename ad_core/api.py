@@ -21,7 +21,7 @@ from adtriad.ad_core import build
 from adtriad.ad_core._runtime import new_stacks
 from adtriad.ad_core.annotations import (
     ANNOTATIONS, BATCHED, Active, BatchDuplicated, BatchDuplicatedNoNeed, Const, Duplicated,
-    DuplicatedNoNeed, Forward, MixedDuplicated, Mode, Reverse, ReverseSplitWithPrimal,
+    DuplicatedNoNeed, Forward, MixedDuplicated, Mode, Reverse,
 )
 from adtriad.ad_core.activity import ADTypeWarning
 from adtriad.ad_core.errors import ADError

@@ -12,7 +12,6 @@ Python it behaves as ``autodiff``.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 from numba.core import types
 from numba.extending import models

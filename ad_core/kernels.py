@@ -28,7 +28,7 @@ import numpy as np
 
 from adtriad.ad_core import build
 from adtriad.ad_core._runtime import new_spills
-from adtriad.ad_core.annotations import Active, Const, Duplicated, DuplicatedNoNeed
+from adtriad.ad_core.annotations import Active, Const
 from adtriad.ad_core.errors import ADError
 
 THREAD_PARAMS = ("_tx", "_ty", "_tz", "_bx", "_by", "_bz", "_bdx", "_bdy", "_bdz",

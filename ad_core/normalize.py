@@ -14,7 +14,6 @@ Anything outside the supported subset is refused here (this is the fence) with a
 from __future__ import annotations
 
 import ast
-import math
 import numbers
 import types
 from dataclasses import dataclass, field

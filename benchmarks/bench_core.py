@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 import kernels  # noqa: E402
-
+from timing import median_time  # noqa: E402
 from adtriad.ad_core import Active, Const, Duplicated, Forward, Reverse, autodiff  # noqa: E402
 from adtriad.ad_core import build  # noqa: E402
 
@@ -60,14 +60,6 @@ def cases(n: int, rng):
                          Duplicated(x, z(x)))),
     }
 
-
-def best_of(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return float(np.median(times))
 
 
 def core_reverse(func, make_ann):
@@ -154,20 +146,20 @@ def main() -> None:
             gen = time.perf_counter() - t0
             primal_args = [prim() for _ in range(opts.repeat)]
             it = iter(primal_args)
-            t_primal = best_of(lambda: jitted(*next(it)), opts.repeat)
+            t_primal = median_time(lambda: jitted(*next(it)), opts.repeat)
             run_rev = core_reverse(func, rev)
-            t_rev = best_of(run_rev, opts.repeat)
+            t_rev = median_time(run_rev, opts.repeat)
             fwd_args = fwd()
-            t_fwd = best_of(lambda: autodiff(Forward, func, *fwd_args), opts.repeat)
+            t_fwd = median_time(lambda: autodiff(Forward, func, *fwd_args), opts.repeat)
             rev_args = rev()
-            t_api = best_of(lambda: autodiff(Reverse, func, *rev_args), opts.repeat) - t_rev
+            t_api = median_time(lambda: autodiff(Reverse, func, *rev_args), opts.repeat) - t_rev
             jax_ratio = ""
             key = name.split("(")[0]
             if jx and key in jx:
                 p, g, a = jx[key]
                 import jax
-                tp = best_of(lambda: jax.block_until_ready(p(*a)), opts.repeat)
-                tg = best_of(lambda: jax.block_until_ready(g(*a)), opts.repeat)
+                tp = median_time(lambda: jax.block_until_ready(p(*a)), opts.repeat)
+                tg = median_time(lambda: jax.block_until_ready(g(*a)), opts.repeat)
                 jax_ratio = f"{tg / tp:8.2f}"
             print(f"{name:28s} {n:8d} {t_primal * 1e3:8.3f}ms {t_rev * 1e3:8.3f}ms "
                   f"{t_rev / t_primal:8.2f} {t_fwd * 1e3:8.3f}ms {t_fwd / t_primal:8.2f} "

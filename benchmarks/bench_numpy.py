@@ -11,12 +11,15 @@ Run: python benchmarks/bench_numpy.py [--repeat 7]. Prints a table; asserts noth
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
-import time
+from pathlib import Path
 
 import numba
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).parent))
+from timing import median_time  # noqa: E402
 from adtriad.ad_core import (Active, BatchDuplicated, Const, Duplicated, Forward, Reverse,
                              autodiff, build)
 
@@ -35,15 +38,6 @@ def softmax_cross_entropy(Z, T):
     logp = Z - m - np.expand_dims(np.log(s), 1)
     return -np.sum(T * logp)
 
-
-def median_time(fn, repeat):
-    fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return float(np.median(times))
 
 
 def jax_ratio(kind, arrays, repeat):

@@ -12,7 +12,6 @@ Run: python benchmarks/gpu_check.py. Prints a table; asserts nothing.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,18 +20,11 @@ from numba import cuda
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "kernels"))
 import kernel_defs as K  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).parent))
+from timing import median_time  # noqa: E402
 from adtriad.ad_core import Const, Duplicated  # noqa: E402
 from adtriad.ad_core.kernels import cpu_kernel, gradient_kernel  # noqa: E402
 
-
-def median(fn, repeat=5):
-    fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return float(np.median(times))
 
 
 def cpu_table() -> None:
@@ -42,13 +34,13 @@ def cpu_table() -> None:
         grid = n // block
         x = np.random.default_rng(0).random(n)
         y = np.zeros(n)
-        t_p = median(lambda: cpu_kernel(K.saxpy_kernel)[grid, block](y, 2.0, x))
-        t_g = median(lambda: gradient_kernel(K.saxpy_kernel)[grid, block](
+        t_p = median_time(lambda: cpu_kernel(K.saxpy_kernel)[grid, block](y, 2.0, x))
+        t_g = median_time(lambda: gradient_kernel(K.saxpy_kernel)[grid, block](
             Duplicated(y, np.ones(n)), Const(2.0), Duplicated(x, np.zeros(n))))
         print(f"{'saxpy':24s} {n:9d} {t_p * 1e3:8.2f}ms {t_g * 1e3:8.2f}ms {t_g / t_p:9.2f}")
         out = np.zeros(n)
-        t_p = median(lambda: cpu_kernel(K.stencil)[grid, block](out, x, 0.2))
-        t_g = median(lambda: gradient_kernel(K.stencil)[grid, block](
+        t_p = median_time(lambda: cpu_kernel(K.stencil)[grid, block](out, x, 0.2))
+        t_g = median_time(lambda: gradient_kernel(K.stencil)[grid, block](
             Duplicated(out, np.ones(n)), Duplicated(x, np.zeros(n)), Const(0.2)))
         print(f"{'stencil':24s} {n:9d} {t_p * 1e3:8.2f}ms {t_g * 1e3:8.2f}ms {t_g / t_p:9.2f}")
 
@@ -68,11 +60,11 @@ def gpu_table() -> None:
             K.stencil[grid, block](y, x, np.float32(0.2))
             cuda.synchronize()
 
-        t = median(run)
+        t = median_time(run)
         try:
             import cupy as cp
             a = cp.asarray(x)
-            t_copy = median(lambda: (a.copy(), cp.cuda.Device().synchronize()))
+            t_copy = median_time(lambda: (a.copy(), cp.cuda.Device().synchronize()))
             copy_bw = f"{2 * a.nbytes / t_copy / 1e9:10.1f}"
         except Exception:  # CuPy missing or unusable: bandwidth of the copy not measured
             copy_bw = "       n/a"

@@ -3,8 +3,6 @@ inputs of size n and how to annotate them for reverse and forward mode."""
 
 import math
 
-import numpy as np
-
 
 def saxpy(y, a, x):
     for i in range(x.shape[0]):
