@@ -241,6 +241,114 @@ def run(
     raise typer.Exit(report.exit_code)
 
 
+@app.command()
+def sweep(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="One sweep file (sweeps/*.yaml) or scenario files."),
+    ],
+    seeds: Annotated[
+        int | None, typer.Option("--seeds", min=1, help="Rounds per scenario, mode and activity.")
+    ] = None,
+    seed_start: Annotated[
+        int | None, typer.Option("--seed-start", min=0, help="First round index (default 0).")
+    ] = None,
+    modes: Annotated[
+        str | None, typer.Option("--modes", help="Comma-separated modes (default: each file's).")
+    ] = None,
+    activities: Annotated[
+        str | None, typer.Option("--activities", help="as_written or all (every combination).")
+    ] = None,
+    ledger: Annotated[
+        Path | None, typer.Option("--ledger", help="SQLite ledger (default <name>.sweep.db).")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Run only the units the ledger has no result for.")
+    ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Delete an existing ledger and start over.")
+    ] = False,
+    retry_quarantined: Annotated[
+        bool, typer.Option("--retry-quarantined", help="With --resume: run quarantined and "
+                           "lost units again.")
+    ] = False,
+    address: Annotated[
+        str | None, typer.Option("--address", help="Ray cluster to join (default: start one).")
+    ] = None,
+    triads: Annotated[
+        int | None, typer.Option("--triads", min=1, help="Triads (default: one per GPU, else "
+                                 "one per CPU).")
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", min=0.001, help="Seconds a unit may run.")
+    ] = None,
+    retries: Annotated[
+        int | None, typer.Option("--retries", min=0, help="Infrastructure retries per unit.")
+    ] = None,
+    quarantine_after: Annotated[
+        int | None, typer.Option("--quarantine-after", min=1, help="Quarantine a unit that "
+                                 "killed its worker this many times.")
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write an HTML report with plots here.")
+    ] = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Write the summary as JSON to this file.")
+    ] = None,
+) -> None:
+    """Run a verification sweep on Ray, with a durable ledger (see docs/sweeps.md)."""
+    from adtriad.agents.sweep_command import SweepInputError, sweep_main
+
+    try:
+        code = sweep_main(
+            _config(ctx), paths, ledger_path=ledger, resume=resume, overwrite=overwrite,
+            address=address, report_dir=report, json_path=json_path,
+            retry_quarantined=retry_quarantined, seeds=seeds, seed_start=seed_start,
+            modes=modes, activities=activities, triads=triads, unit_timeout_s=timeout,
+            retries=retries, quarantine_after=quarantine_after)
+    except SweepInputError as err:
+        _fail(str(err))
+    raise typer.Exit(code)
+
+
+@app.command()
+def agents(
+    ctx: typer.Context,
+    role: Annotated[
+        str | None, typer.Argument(help="Print only this agent's card (tempering, gpu_kernels, "
+                                        "autodiff).")
+    ] = None,
+) -> None:
+    """Print the agent cards (skills, schemas, trits) and the message JSON Schema, as JSON."""
+    from adtriad.cards import agents_document
+
+    doc = agents_document(_config(ctx).roles.trits)
+    if role is not None:
+        cards = [c for c in doc["agents"] if c["name"] == role]
+        if not cards:
+            _fail(f"no agent {role!r}; agents: {', '.join(c['name'] for c in doc['agents'])}")
+        doc = cards[0]
+    typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+
+
+@app.command()
+def mcp(
+    ctx: typer.Context,
+    backend: Annotated[
+        BackendChoice, typer.Option("--backend", help="Where scenario runs go by default.")
+    ] = BackendChoice.local,
+) -> None:
+    """Serve the triad's tools over MCP on stdin/stdout (needs the 'mcp' extra)."""
+    from adtriad.facade import Triad
+    from adtriad.mcp_server import sdk_missing, serve
+
+    if sdk_missing():
+        _fail(sdk_missing(), 1)
+
+    serve(Triad(backend=backend.value, config=_config(ctx)))
+
+
 def main() -> None:
     """Console entry point of ``triad``."""
     app(prog_name="triad")
