@@ -45,8 +45,8 @@ def analyze(nf, ti: TypeInfo, active_params: set[str], notes: list | None = None
     _check_unclassified(nf, ti, active)
     if notes is not None:
         notes += dropped_derivatives(nf, ti, active)
-    for p in nf.params:
-        if p in active and p not in active_params:
+    for p in nf.params:  # a scalar parameter rebound to an active value is just a local
+        if p in active and p not in active_params and is_array(ti.of(p)):
             where = _first_store(nf, p, aliases)
             raise ADError(
                 f"argument {p!r} of {nf.name} is Const, but {nf.name} writes values that depend "
@@ -113,12 +113,52 @@ def _reads_active(e, active: set, ti: TypeInfo) -> bool:
 
 
 def _mark_written_args(call: ir.Call, active: set, ti: TypeInfo, mark) -> None:
-    """A callee given any active argument may write active values into its array arguments."""
-    names = [a.id for a in call.args if isinstance(a, ir.Name)]
-    if any(n in active for n in names):
-        for n in names:
-            if is_array(ti.of(n)):
-                mark(n)
+    """A callee given any active argument may write active values into the array arguments
+    it writes (found from its source; functions with custom rules must not write theirs)."""
+    names = [a.id if isinstance(a, ir.Name) else None for a in call.args]
+    if not any(n in active for n in names if n):
+        return
+    written = written_params(call.fn.user) if call.fn.key == "user" else set()
+    for k, n in enumerate(names):
+        if n and k in written and is_array(ti.of(n)):
+            mark(n)
+
+
+_WRITTEN: dict = {}
+
+
+def written_params(sf, seen: frozenset = frozenset()) -> set[int]:
+    """Positions of the parameters a user function may write (stores into them or their
+    views, directly or through the functions it calls)."""
+    if sf in _WRITTEN:
+        return _WRITTEN[sf]
+    if sf in seen:
+        return set()
+    from adtriad.ad_core.build import normalized
+    nf = normalized(sf)
+    base = {p: p for p in nf.params}  # name -> parameter it may view
+    for s in ir.walk(nf.body):
+        if isinstance(s, ir.Assign):
+            v = s.value
+            src = v.id if isinstance(v, ir.Name) else v.value.id if isinstance(
+                v, (ir.Index, ir.Attr)) else v.obj.id if isinstance(v, ir.Method) else None
+            if src in base:
+                base[s.target] = base[src]
+    written = set()
+    for s in ir.walk(nf.body):
+        if isinstance(s, ir.Store) and s.target in base:
+            written.add(base[s.target])
+        calls = [s.value] if isinstance(s, (ir.Assign, ir.ExprStmt)) and \
+            isinstance(s.value, ir.Call) and s.value.fn.key == "user" else []
+        for call in calls:
+            inner = written_params(call.fn.user, seen | {sf})
+            for k, a in enumerate(call.args):
+                if k in inner and isinstance(a, ir.Name) and a.id in base:
+                    written.add(base[a.id])
+    result = {k for k, p in enumerate(nf.params) if p in written}
+    if not seen:
+        _WRITTEN[sf] = result
+    return result
 
 
 def _alias_groups(nf, ti: TypeInfo) -> dict[str, set[str]]:

@@ -39,6 +39,7 @@ from adtriad.ad_core.activity import analyze
 from adtriad.ad_core.errors import ADError
 from adtriad.ad_core.normalize import NormalFunction, normalize
 from adtriad.ad_core.source import SourceFunction
+from adtriad.ad_core.rewrites import inplace_arrays, scalarize_tuples
 from adtriad.ad_core.tuples import flatten_params
 from adtriad.ad_core.typeinfer import differentiable, infer, is_array, jitted
 
@@ -158,10 +159,11 @@ class Builder:
             return self.specs[key]
         self.in_progress.add(key)
         _check_recursion(sf, [])
-        nf = normalized(sf)
+        nf = scalarize_tuples(normalized(sf))
         if not is_callee:
             nf, argtypes, mask = flatten_params(nf, argtypes, mask)
         ti = infer(nf, argtypes)
+        nf = inplace_arrays(nf, ti)
         mask = tuple(m and differentiable(t) for m, t in zip(mask, argtypes))
         active = analyze(nf, ti, {p for p, m in zip(nf.params, mask) if m}, self.notes)
         spec = Spec(nf, ti, active, mask, tuple(is_array(t) for t in argtypes), self.kind,
@@ -260,7 +262,8 @@ def engine_digest() -> str:
     if not _ENGINE_DIGEST:
         h = hashlib.sha256()
         for path in sorted(Path(__file__).parent.glob("*.py")):
-            h.update(path.read_bytes())
+            if path.name != "testing.py":  # the gradient checker is not part of the engine
+                h.update(path.read_bytes())
         _ENGINE_DIGEST.append(h.hexdigest()[:16])
     return _ENGINE_DIGEST[0]
 

@@ -49,7 +49,7 @@ class _Forward:
                    for k in self.lanes]
         head = f"def {self.spec.fname}({', '.join(params + tparams)}):"
         for name in sorted(self.active):
-            if name not in self.nf.params and is_float(self.ti.of(name)):
+            if name not in self.spec.active_params and is_float(self.ti.of(name)):
                 for k in self.lanes:
                     self.out(f"{self.T(name, k)} = {zero_of(self.ti.of(name))}")
         self.block(self.nf.body)

@@ -1,0 +1,112 @@
+"""Small rewrites of the normalized form that widen what the generators accept.
+
+Contract: each returns an equivalent NormalFunction (the input is not modified).
+
+* :func:`scalarize_tuples` (before typing): a tuple built once from atoms and only read by
+  constant indexing (``p = (a, b); s, t = p; p[0]``) becomes one variable per element, so its
+  elements carry derivatives like any scalar.
+* :func:`inplace_arrays` (after typing): ``a op= b`` on an array updates it in place
+  (``a[...] = a op b``) as NumPy does, instead of rebinding the name.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from adtriad.ad_core import ir, naming
+from adtriad.ad_core.tuples import _copy_statements, _substitute
+from adtriad.ad_core.typeinfer import is_array
+
+
+def element_name(name: str, k: int) -> str:
+    return f"{naming.PREFIX}_{name}_el{k}"
+
+
+def scalarize_tuples(nf):
+    assigns: dict = {}
+    for s in ir.walk(nf.body):
+        if isinstance(s, ir.Assign):
+            assigns.setdefault(s.target, []).append(s)
+    candidates = {t: defs[0].value for t, defs in assigns.items()
+                  if len(defs) == 1 and isinstance(defs[0].value, ir.TupleExpr)
+                  and t not in nf.params}
+    for s in ir.walk(nf.body):  # every other read must be a constant index
+        for name in _reads_other_than_const_index(s):
+            candidates.pop(name, None)
+    if not candidates:
+        return nf
+    out = copy.copy(nf)
+    out.body = _rewrite_tuples(_copy_statements(nf.body), candidates)
+    return out
+
+
+def _reads_other_than_const_index(s) -> set:
+    names = set()
+    if isinstance(s, ir.Assign):
+        v = s.value
+        if isinstance(v, ir.Index) and len(v.index) == 1 and isinstance(v.index[0], ir.Const):
+            names |= {n for n in ir.expr_names(v) if n != v.value.id}
+        elif not isinstance(v, ir.TupleExpr):
+            names |= set(ir.expr_names(v))
+        else:
+            names |= set(ir.expr_names(v))
+    elif isinstance(s, ir.Store):
+        names |= {s.target} | set(ir.expr_names(ir.TupleExpr(list(s.index) + [s.value])))
+    elif isinstance(s, ir.ExprStmt):
+        names |= set(ir.expr_names(s.value))
+    elif isinstance(s, ir.Return) and s.value is not None:
+        names |= set(ir.expr_names(s.value))
+    elif isinstance(s, ir.If):
+        names |= set(ir.expr_names(s.test))
+    elif isinstance(s, ir.For):
+        names |= set(ir.expr_names(ir.TupleExpr([s.start, s.stop, s.step])))
+    return names
+
+
+def _rewrite_tuples(stmts: list, tuples: dict) -> list:
+    out = []
+    for s in stmts:
+        if isinstance(s, ir.Assign) and s.target in tuples:
+            for k, e in enumerate(tuples[s.target].elts):
+                out.append(ir.Assign(element_name(s.target, k), e, s.loc))
+            continue
+        if isinstance(s, ir.Assign) and isinstance(s.value, ir.Index) and \
+                s.value.value.id in tuples:
+            k = s.value.index[0].value % len(tuples[s.value.value.id].elts)
+            out.append(ir.Assign(s.target, ir.Name(element_name(s.value.value.id, k)), s.loc))
+            continue
+        if isinstance(s, ir.If):
+            s.body, s.orelse = _rewrite_tuples(s.body, tuples), _rewrite_tuples(s.orelse, tuples)
+        elif isinstance(s, (ir.For, ir.While)):
+            s.body = _rewrite_tuples(s.body, tuples)
+        out.append(s)
+    return out
+
+
+def inplace_arrays(nf, ti):
+    if not any(isinstance(s, ir.Assign) and s.inplace and is_array(ti.of(s.target))
+               for s in ir.walk(nf.body)):
+        return nf
+    out = copy.copy(nf)
+    out.body = _rewrite_inplace(_copy_statements(nf.body), ti)
+    return out
+
+
+def _rewrite_inplace(stmts: list, ti) -> list:
+    out = []
+    for s in stmts:
+        if isinstance(s, ir.Assign) and s.inplace and is_array(ti.of(s.target)):
+            value = s.value
+            if not isinstance(value, (ir.Name, ir.Const)):
+                tmp = naming.PREFIX + f"_inplace{id(s) % 10**6}"
+                out.append(ir.Assign(tmp, value, s.loc))
+                value = ir.Name(tmp)
+            whole = (ir.Slice(None, None, None),) * ti.of(s.target).ndim
+            out.append(ir.Store(s.target, whole, value, s.loc))
+            continue
+        if isinstance(s, ir.If):
+            s.body, s.orelse = _rewrite_inplace(s.body, ti), _rewrite_inplace(s.orelse, ti)
+        elif isinstance(s, (ir.For, ir.While)):
+            s.body = _rewrite_inplace(s.body, ti)
+        out.append(s)
+    return out
