@@ -25,6 +25,9 @@ from adtriad.ad_core.errors import ADError
 from adtriad.ad_core.source import get_source_function
 
 
+CUDA_TARGET = False  # no overload for numba.cuda kernels yet: see NOTES.md
+
+
 class ModeType(types.Dummy):
     """The Numba type of a differentiation mode (each mode its own type)."""
 

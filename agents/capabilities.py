@@ -3,7 +3,7 @@
 Contract: :func:`capabilities` maps each feature a scenario may ``require`` to ``None`` when
 the engine has it, or to the reason it is missing. ``batch`` is probed by calling the engine
 with ``BatchDuplicated`` (an ``ADError`` saying "not supported yet" means missing);
-``gpu_kernel`` needs ``autodiff_deferred``; ``custom_rules`` needs the rule API of
+``gpu_kernel`` needs ``autodiff_deferred``'s CUDA target (``deferred.CUDA_TARGET``); ``custom_rules`` needs the rule API of
 ``adtriad.ad_core.rules``. :func:`missing` lists the unmet requirements of a scenario; an
 unknown feature name is reported as missing, never ignored.
 """
@@ -33,10 +33,11 @@ def _batch() -> str | None:
 
 
 def _gpu_kernel() -> str | None:
-    from adtriad import ad_core
+    from adtriad.ad_core import deferred
 
-    if not hasattr(ad_core, "autodiff_deferred"):
-        return "the engine has no autodiff_deferred (GPU kernels have not landed)"
+    if not getattr(deferred, "CUDA_TARGET", False):
+        return ("autodiff_deferred has no CUDA target yet, and the agents do not launch kernels "
+                "on the CPU kernel backend (adtriad.ad_core.kernels) yet")
     return None
 
 
