@@ -62,9 +62,9 @@ def _aliases(loc: tuple) -> tuple:
     return ("mode",) + tuple(loc[2:]) if loc[:1] == ("modes",) else tuple(loc)
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read, validate and resolve one scenario file (see the module contract)."""
-    path = Path(path)
+def read_yaml_mapping(path: Path, what: str):
+    """(data, node) of a YAML file holding a mapping; ScenarioError with file and line
+    otherwise. ``what`` names the fields expected ("scenario", "sweep")."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
@@ -78,7 +78,14 @@ def load_scenario(path: str | Path) -> Scenario:
         problem = getattr(err, "problem", None) or str(err)
         raise ScenarioError(f"{path}{line}: not valid YAML ({problem})") from None
     if not isinstance(data, dict):
-        raise ScenarioError(f"{path}:1: (top level): expected a mapping of scenario fields")
+        raise ScenarioError(f"{path}:1: (top level): expected a mapping of {what} fields")
+    return data, node
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read, validate and resolve one scenario file (see the module contract)."""
+    path = Path(path)
+    data, node = read_yaml_mapping(path, "scenario")
     positions = _positions(node)
     try:
         scenario = Scenario.model_validate(data)

@@ -47,7 +47,8 @@ from pydantic import (
 )
 
 from adtriad import __version__
-from adtriad.agents.loading import ScenarioError, _field, _line, _positions, load_scenarios
+from adtriad.agents.loading import (ScenarioError, _field, _line, _positions, load_scenarios,
+                                    read_yaml_mapping)
 from adtriad.agents.scenario import Draw, Scenario
 from adtriad.agents.seeds import round_seed
 from adtriad.protocol import Activity, Mode
@@ -141,20 +142,7 @@ def is_sweep_file(path: str | Path) -> bool:
 def load_sweep(path: str | Path) -> tuple[SweepSpec, list[Scenario]]:
     """Read and validate a sweep file and the scenarios it names (see the module contract)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ScenarioError(f"{path}: cannot read it ({err.strerror})") from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise ScenarioError(f"{path}{line}: not valid YAML "
-                            f"({getattr(err, 'problem', None) or err})") from None
-    if not isinstance(data, dict):
-        raise ScenarioError(f"{path}:1: (top level): expected a mapping of sweep fields")
+    data, node = read_yaml_mapping(path, "sweep")
     positions = _positions(node)
     try:
         spec = SweepSpec.model_validate(data)
