@@ -65,13 +65,24 @@ def test_import_adtriad_stays_light():
     assert out == ["True", "adtriad.facade", "False"]
 
 
+NO_RAY = """
+import sys, ray
+from adtriad import Triad
+report = Triad(backend="local").run(sys.argv[1])
+print(report.passed, ray.is_initialized())
+"""
+
+
 def test_runs_a_scenario_in_process_without_ray(triad):
     report = triad.run(SAXPY)
     assert report.backend == "local"
     assert report.passed and report.coherent and report.exit_code == 0
     assert [r.round_id for r in report.scenarios[0].rounds] == ["saxpy/Reverse/0"]
-    ray = pytest.importorskip("ray")
-    assert ray.is_initialized() is False
+    # In a process of its own (other tests here share a Ray instance): no Ray is started.
+    proc = subprocess.run([sys.executable, "-c", NO_RAY, str(SAXPY)], capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[-2:] == ["True", "False"]
 
 
 def test_a_host_loop_drives_the_agents_by_messages_alone(triad):
