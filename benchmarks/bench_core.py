@@ -64,15 +64,18 @@ def cases(n: int, rng):
 
 def core_reverse(func, make_ann):
     """Time the compiled sweeps alone (augmented + adjoint), without the Python API layer."""
-    from adtriad.ad_core.api import _module, _prepare, _run_adjoint, _run_augmented
+    from adtriad.ad_core.api import (_call_values, _module, _prepare, _run_adjoint,
+                                     _run_augmented)
     from adtriad.ad_core.annotations import Reverse as R
     ann = make_ann()[1:]
     anns, vals, mask = _prepare(R, func, ann)
     module = _module(func, "reverse", vals, mask)
 
+    vals = _call_values(anns)
+
     def run():
         _, tape = _run_augmented(module, vals)
-        _run_adjoint(module, func, anns, vals, 1.0, tape)
+        _run_adjoint(module, func, anns, vals, (1.0,), tape)
     return run
 
 
@@ -144,7 +147,7 @@ def main() -> None:
             autodiff(Reverse, func, *rev())
             autodiff(Forward, func, *fwd())
             gen = time.perf_counter() - t0
-            primal_args = [prim() for _ in range(opts.repeat)]
+            primal_args = [prim() for _ in range(opts.repeat + 1)]  # + the warm-up call
             it = iter(primal_args)
             t_primal = median_time(lambda: jitted(*next(it)), opts.repeat)
             run_rev = core_reverse(func, rev)
