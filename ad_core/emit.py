@@ -11,7 +11,7 @@ from numba.core import types
 
 from adtriad.ad_core import derivatives, ir
 from adtriad.ad_core.errors import ADError
-from adtriad.ad_core.typeinfer import TypeInfo, is_array, is_float
+from adtriad.ad_core.typeinfer import TypeInfo, is_array
 
 
 class Emitter:
@@ -114,7 +114,3 @@ def scale(g: str, p: str) -> str:
     if p == "-1":
         return f"-{g}"
     return f"{g} * ({p})"
-
-
-def is_scalar_float(t) -> bool:
-    return is_float(t)

@@ -747,7 +747,7 @@ class _Reverse:
         rs = rules.lookup(call.fn.obj)
         argtypes = [atom_type(a, self.ti) for a in call.args]
         active = [isinstance(a, ir.Name) and a.id in self.active for a in call.args]
-        restype = rs and infer_result(self.ti, call)
+        restype = infer_result(self.ti, call)
         srcs = [ir.atom_src(a) for a in call.args]
         res, aug = naming.PREFIX + "_rule_result", naming.PREFIX + "_rule_tape"
         if rs.reverse is not None or rs.augmented_primal is not None:

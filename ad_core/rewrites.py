@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 
 from adtriad.ad_core import ir, naming
-from adtriad.ad_core.tuples import _copy_statements, _substitute
+from adtriad.ad_core.tuples import _copy_statements
 from adtriad.ad_core.typeinfer import is_array
 
 
