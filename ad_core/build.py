@@ -113,6 +113,10 @@ class Spec:
     returns_none: bool = field(default=False)
     width: int = 1  # lanes: shadows per active value (batch mode)
     unchecked: bool = False  # the flavor that second-order derivatives differentiate
+    # CUDA device code (see device.py): None, "atomic", "exclusive" or "log"; and, for the
+    # top function of a kernel, the arrays only ever indexed by the thread's own index
+    device: str | None = None
+    exclusive: dict = field(default_factory=dict)
 
     @property
     def active_params(self) -> set:
@@ -143,10 +147,13 @@ class Spec:
 class Builder:
     """Generates the code of a request and of every function it calls."""
 
-    def __init__(self, kind: str, width: int = 1, unchecked: bool = False):
+    def __init__(self, kind: str, width: int = 1, unchecked: bool = False,
+                 device: str | None = None, exclusive: dict | None = None):
         self.kind = kind
         self.width = width
-        self.unchecked = unchecked
+        self.unchecked = unchecked or (device is not None and kind == "reverse")
+        self.device = device
+        self.exclusive = exclusive or {}
         self.specs: dict = {}
         self.in_progress: set = set()
         self.chunks: list[str] = []
@@ -168,7 +175,8 @@ class Builder:
         active = analyze(nf, ti, {p for p, m in zip(nf.params, mask) if m}, self.notes)
         spec = Spec(nf, ti, active, mask, tuple(is_array(t) for t in argtypes), self.kind,
                     is_callee, len(self.specs), returns_none=ti.restype == numba.types.none,
-                    width=self.width, unchecked=self.unchecked)
+                    width=self.width, unchecked=self.unchecked, device=self.device,
+                    exclusive={} if is_callee else self.exclusive)
         for text, callee in nf.user_callees.items():
             self.bindings[text] = _bind(f"{callee.digest}:primal", jitted(callee.func))
         for text, obj in nf.bindings.items():
@@ -330,10 +338,16 @@ def render(builder: Builder, top: Spec, sf: SourceFunction, argtypes, options: s
     lines.append(f"WARNINGS = {tuple(dict.fromkeys(builder.notes))!r}")
     lines.append(f"RESTORED = {tuple(sorted(getattr(top, 'restored', ()))) !r}")
     decorator = f"\n@njit(cache=True{options})\n"
+    if builder.device:  # device functions, called from kernels (or the CUDA simulator)
+        lines.insert(1, "from numba import cuda\nfrom adtriad.ad_core.device import log_add\n"
+                        "_log_add = cuda.jit(device=True)(log_add)")
+        decorator = "\n@cuda.jit(device=True)\n"
     for chunk in builder.chunks:
         lines.append(decorator + chunk)
     params = top.nf.params
-    if builder.kind == "tangent":
+    if builder.device:
+        lines.append(_device_entries(builder, top))
+    elif builder.kind == "tangent":
         lines.append(f"\ntangent = {top.fname}")
     elif builder.unchecked:
         lines.append(_unchecked_gradient(top))
@@ -354,6 +368,16 @@ augmented_core = {top.aug_name}
 adjoint = {top.adj_name}
 """)
     return "\n".join(lines) + "\n"
+
+
+def _device_entries(builder: Builder, top: Spec) -> str:
+    """What a kernel calls: the top function's sweeps, and the tape one thread needs."""
+    if builder.kind == "tangent":
+        return f"\ntangent = {top.fname}\n"
+    from adtriad.ad_core.device import tape_bound
+    bound = tape_bound("\n".join(builder.chunks))
+    return (f"\naugmented_core = {top.aug_name}\nadjoint = {top.adj_name}\n"
+            f"TAPE_BOUND = {bound!r}\nN_RESULTS = {len(top.active_scalar_params)}\n")
 
 
 def _unchecked_gradient(top: Spec) -> str:
@@ -379,18 +403,23 @@ def gradient({', '.join(params + bars + ['capacity_f', 'capacity_i'])}):
 
 
 def derivative_module(func_sf: SourceFunction, kind: str, argtypes: tuple, mask: tuple,
-                      width: int = 1, unchecked: bool = False, boundscheck: bool = False):
+                      width: int = 1, unchecked: bool = False, boundscheck: bool = False,
+                      device: str | None = None, exclusive: dict | None = None):
     """Load (generating and writing on first use) the derivative module of a request; width
     > 1 gives batch mode (that many shadows per active value); ``unchecked`` the flavor
     second-order derivatives differentiate; ``boundscheck`` compiles with Numba's index
-    checks (raising IndexError instead of writing out of bounds)."""
+    checks (raising IndexError instead of writing out of bounds); ``device`` CUDA device
+    functions (``"atomic"``, ``"exclusive"`` or ``"log"`` for shared adjoints, see reverse.py)
+    with ``exclusive`` the arrays the thread's own index covers (device.exclusive_arrays)."""
     flavor = kind + ("-unchecked" if unchecked else "") + ("-boundscheck" if boundscheck else "")
+    if device:
+        flavor += f"-device-{device}-{sorted((exclusive or {}).items())!r}"
     key = request_key(func_sf, flavor, argtypes, mask, width)
     if key in _LOADED:
         return _LOADED[key]
     name = f"adtriad_{func_sf.name}_{key}"
     path = cache_dir() / f"{name}.py"
-    builder = Builder(kind, width, unchecked)
+    builder = Builder(kind, width, unchecked, device, exclusive)
     top = None
     if path.exists():
         _register_bindings(func_sf, set())

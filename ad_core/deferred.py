@@ -12,6 +12,10 @@ Python it behaves as ``autodiff``.
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.util
+import sys
+
 import numpy as np
 from numba.core import types
 from numba.extending import models
@@ -25,7 +29,7 @@ from adtriad.ad_core.errors import ADError
 from adtriad.ad_core.source import get_source_function
 
 
-CUDA_TARGET = False  # no overload for numba.cuda kernels yet: see NOTES.md
+CUDA_TARGET = True  # the overload for numba.cuda kernels lives in cuda.py
 
 
 class ModeType(types.Dummy):
@@ -50,12 +54,16 @@ def _lower_mode(context, builder, ty, value):
 
 
 def autodiff_deferred(mode, f, ret_activity, *args):
-    """Outside compiled code: the same as autodiff."""
+    """Outside compiled code: the same as autodiff; in a kernel run by Numba's CUDA
+    simulator, that thread's derivative (cuda.py)."""
+    if type(f).__name__ == "FakeCUDAKernel":
+        from adtriad.ad_core.cuda import simulated_deferred
+        return simulated_deferred(mode, f, ret_activity, args)
     from adtriad.ad_core.api import autodiff
     return autodiff(mode, f, ret_activity, *args)
 
 
-def _annotation(t):
+def annotation_of(t):
     """(class, value type) of an annotation's Numba type, or (Const, t) for a bare value."""
     cls = getattr(t, "instance_class", None)
     if cls in (Const, Active, Duplicated, DuplicatedNoNeed):
@@ -66,7 +74,7 @@ def _annotation(t):
 _IMPLS: dict = {}
 
 
-@overload(autodiff_deferred)
+@overload(autodiff_deferred, target="cpu")
 def _autodiff_deferred(mode, f, ret_activity, *args):
     if not isinstance(mode, ModeType):
         return None
@@ -77,7 +85,7 @@ def _autodiff_deferred(mode, f, ret_activity, *args):
         raise ADError("autodiff_deferred needs f to be a numba.njit function (or, in the CPU "
                       "kernel backend, a kernel)")
     py = f.dispatcher.py_func
-    anns = [_annotation(t) for t in (args[0] if len(args) == 1 and
+    anns = [annotation_of(t) for t in (args[0] if len(args) == 1 and
                                      isinstance(args[0], types.StarArgTuple) else args)]
     if any(cls is Active for cls, _ in anns) and mode_obj.is_forward:
         raise ADError("autodiff_deferred: Active is for reverse mode; use Duplicated in forward")
@@ -113,3 +121,35 @@ def _impl(module, kind: str, classes: list, seed_result: bool):
     namespace["np"] = np
     exec(compile(src, "<adtriad autodiff_deferred>", "exec"), namespace)
     return namespace["impl"]
+
+
+# ---- the CUDA target ---------------------------------------------------------------------------
+# Importing numba.cuda costs ~1 s, so adtriad does not import it; the CUDA overload (cuda.py)
+# is registered as soon as numba.cuda is imported, whichever is imported first.
+def _load_cuda_target() -> None:
+    import adtriad.ad_core.cuda  # noqa: F401 - registers the overload
+
+
+class _AfterNumbaCuda(importlib.abc.MetaPathFinder):
+    """Runs _load_cuda_target right after ``numba.cuda`` has been imported."""
+
+    def find_spec(self, name, path, target=None):
+        if name != "numba.cuda":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:  # pragma: no cover - numba-cuda not installed
+            return spec
+        exec_module = spec.loader.exec_module
+
+        def exec_then_register(module):
+            exec_module(module)
+            _load_cuda_target()
+        spec.loader.exec_module = exec_then_register
+        return spec
+
+
+if "numba.cuda" in sys.modules:
+    _load_cuda_target()
+elif not any(isinstance(f, _AfterNumbaCuda) for f in sys.meta_path):
+    sys.meta_path.insert(0, _AfterNumbaCuda())

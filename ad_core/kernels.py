@@ -29,6 +29,7 @@ import numpy as np
 from adtriad.ad_core import build
 from adtriad.ad_core._runtime import new_spills
 from adtriad.ad_core.annotations import Active, Const
+from adtriad.ad_core.device import exclusive_arrays
 from adtriad.ad_core.errors import ADError
 
 THREAD_PARAMS = ("_tx", "_ty", "_tz", "_bx", "_by", "_bz", "_bdx", "_bdy", "_bdz",
@@ -38,7 +39,7 @@ _SPECIALS = {"threadIdx": "_t", "blockIdx": "_b", "blockDim": "_bd", "gridDim": 
 
 
 def _python_function(kernel):
-    py = getattr(kernel, "py_func", kernel)
+    py = getattr(kernel, "py_func", None) or getattr(kernel, "fn", kernel)  # fn: the simulator
     if not callable(py) or not hasattr(py, "__code__"):
         raise ADError(f"{kernel!r} is not a kernel or a Python function")
     return py
@@ -52,6 +53,7 @@ class _Rewriter(ast.NodeTransformer):
         self.filename = filename
         self.namespace = namespace
         self.threads: dict = {}  # kernels differentiated inside this one -> binding names
+        self.atomics: list = []  # lines of cuda.atomic calls
 
     def _is_cuda(self, node) -> bool:
         return isinstance(node, ast.Name) and node.id in self.cuda
@@ -96,6 +98,7 @@ class _Rewriter(ast.NodeTransformer):
         if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and \
                 isinstance(call.func.value, ast.Attribute) and \
                 self._is_cuda(call.func.value.value) and call.func.value.attr == "atomic":
+            self.atomics.append(node.lineno)
             if call.func.attr != "add" or len(call.args) != 3:
                 raise ADError(f"{self.filename}:{node.lineno}: only cuda.atomic.add(array, "
                               "index, value) is supported on the CPU backend")
@@ -107,6 +110,21 @@ class _Rewriter(ast.NodeTransformer):
 
 
 _THREADS: dict = {}
+_FACTS: dict = {}  # python function -> KernelFacts
+
+
+class KernelFacts:
+    """What the CUDA target needs to know of a kernel beyond its per-thread function."""
+
+    def __init__(self, exclusive: dict, atomic_lines: list, filename: str):
+        self.exclusive = exclusive  # array parameter -> launch condition (device.py)
+        self.atomic_lines = atomic_lines
+        self.filename = filename
+
+
+def kernel_facts(kernel) -> KernelFacts:
+    thread_function(kernel)
+    return _FACTS[_python_function(kernel)]
 
 
 def _deferred():
@@ -134,7 +152,10 @@ def thread_function(kernel):
     if not isinstance(fdef, ast.FunctionDef):
         raise ADError(f"kernel {py.__qualname__} must be a def")
     from numba import cuda
-    cuda_names = {n for n, v in py.__globals__.items() if v is cuda}
+    # (in the CUDA simulator a running kernel's module sees a stand-in for numba.cuda)
+    cuda_names = {n for n, v in py.__globals__.items()
+                  if v is cuda or type(v).__name__ == "FakeCUDAModule"}
+    exclusive = exclusive_arrays(fdef, cuda_names)
     rewriter = _Rewriter(cuda_names, py.__code__.co_filename, py.__globals__)
     fdef = rewriter.visit(fdef)
     fdef.decorator_list = []
@@ -157,6 +178,8 @@ def thread_function(kernel):
     sys.modules[name] = module
     spec.loader.exec_module(module)
     _THREADS[py] = getattr(module, fdef.name)
+    _FACTS[py] = KernelFacts(exclusive, [py.__code__.co_firstlineno - 1 + n
+                                         for n in rewriter.atomics], py.__code__.co_filename)
     return _THREADS[py]
 
 
@@ -224,11 +247,7 @@ class gradient_kernel:  # noqa: N801 - used like a kernel
 
     def _launch(self, griddim, blockdim, args):
         from adtriad.ad_core import api
-        if self.activities and tuple(type(a) if not isinstance(a, type) else a
-                                     for a in args) != tuple(self.activities):
-            got = [type(a).__name__ for a in args]
-            raise ADError(f"gradient_kernel was made for activities "
-                          f"{[a.__name__ for a in self.activities]}; got {got}")
+        check_activities(self.activities, args)
         g, b = _dims(griddim), _dims(blockdim)
         n_threads = int(np.prod(g) * np.prod(b))
         anns = [Const(0)] * len(THREAD_PARAMS) + list(args)
@@ -249,6 +268,15 @@ class gradient_kernel:  # noqa: N801 - used like a kernel
             else:
                 out.append(None)
         return tuple(out)
+
+
+def check_activities(activities: tuple, args: tuple) -> None:
+    """The annotations a gradient kernel is launched with match those it was made for."""
+    if activities and tuple(type(a) if not isinstance(a, type) else a
+                            for a in args) != tuple(activities):
+        got = [type(a).__name__ for a in args]
+        raise ADError(f"gradient_kernel was made for activities "
+                      f"{[a.__name__ for a in activities]}; got {got}")
 
 
 _REVERSE_LOOPS: dict = {}

@@ -47,6 +47,9 @@ TAPE_F, TAPE_NF, TAPE_I, TAPE_NI = (f"{PREFIX}_tape_f", f"{PREFIX}_tape_nf",
                                     f"{PREFIX}_tape_i", f"{PREFIX}_tape_ni")
 SPILL_F, SPILL_I = f"{PREFIX}_spill_f", f"{PREFIX}_spill_i"
 TAPE = (TAPE_F, TAPE_NF, TAPE_I, TAPE_NI, SPILL_F, SPILL_I)
+# Deterministic device code logs shared adjoint contributions (values, keys) instead of
+# adding them with atomics; they are summed in a fixed order after the launch.
+LOG_V, LOG_K = f"{PREFIX}_log_v", f"{PREFIX}_log_k"
 SEED = f"{PREFIX}_seed"
 GRAD = f"{PREFIX}_g"
 

@@ -83,6 +83,11 @@ class _Reverse:
         # checks or spill lists, and passes results through the tape instead of tuples.
         self.unchecked = spec.unchecked
         self.tape = list(naming.TAPE[:4] if self.unchecked else naming.TAPE)
+        # CUDA device code: a fixed-size tape (overflow counted, never written past), shared
+        # adjoint contributions added atomically or logged (see device.py)
+        self.device = spec.device
+        if self.device == "log":
+            self.tape += [naming.LOG_V, naming.LOG_K]
         self.tape_args = ", ".join(self.tape)
         self.lanes = range(spec.width)
         self.lane = 0
@@ -296,6 +301,10 @@ class _Reverse:
     def push_value(self, stack: str, value: str) -> None:
         """Inline push; a full stack spills its content (the array itself is never rebound)."""
         tape, count, spills = (TF, NF, SF) if stack == "f" else (TI, NI, SI)
+        if self.device:  # the count goes on past the end: the caller sees the overflow
+            self.out(f"if {count} < {tape}.shape[0]: {tape}[{count}] = {value}")
+            self.out(f"{count} += 1")
+            return
         if not self.unchecked:
             self.out(f"if {count} >= {tape}.shape[0]: {count} = _spill({tape}, {count}, {spills})")
         self.out(f"{tape}[{count}] = {value}; {count} += 1")
@@ -308,12 +317,20 @@ class _Reverse:
         self.out(f"{count} -= 1")
         return f"{tape}[{count}]"
 
+    def refuse_array_tape(self, array: str) -> None:
+        if self.device:
+            raise ADError(f"{self.nf.name}: differentiating this on the GPU would save the whole "
+                          f"array {array!r} on each thread's tape; keep arrays written by a "
+                          "kernel as its arguments, or use the CPU kernel backend")
+
     def push_array_call(self, array: str) -> str:
+        self.refuse_array_tape(array)
         if self.unchecked:
             return f"_push_array_unchecked({TF}, {NF}, {TI}, {NI}, {array})"
         return f"_push_array({self.tape_args}, {array})"
 
     def pop_into_call(self, target: str) -> str:
+        self.refuse_array_tape(target)
         if self.unchecked:
             return f"_pop_into_unchecked({TF}, {NF}, {target})"
         return f"_pop_into({TF}, {NF}, {SF}, {target})"
@@ -643,7 +660,7 @@ class _Reverse:
         elif isinstance(e, ir.Name):
             emit(f"{self.B(e.id)} += {g}")
         elif isinstance(e, ir.Index):
-            emit(f"{self.B(e.value.id)}[{ir.index_src(e.index)}] += {g}")
+            self.accumulate(e.value.id, e.index, g, emit)
         elif isinstance(e, ir.Method) and e.method in derivatives.METHODS_LINEAR and not e.args:
             emit(f"{self.B(e.obj.id)} += {g}")
         elif isinstance(e, ir.Call) and e.fn.key in derivatives.CREATION:
@@ -673,6 +690,38 @@ class _Reverse:
                                        self.ndim(ir.Name(t)), bar_ndim)
         else:
             raise no_rule(e, s.loc)
+
+    def accumulate(self, array: str, index: tuple, g: str, emit) -> None:
+        """``bar[index] += g``; in device code a shadow other threads may touch gets an atomic
+        add (or a log entry), unless the launch makes the thread's index its own."""
+        bar, idx = self.B(array), ir.index_src(index)
+        if not self.device or any(isinstance(i, ir.Slice) for i in index):
+            emit(f"{bar}[{idx}] += {g}")
+            return
+        own = self.spec.exclusive.get(array)
+        if own:
+            emit(f"if {own}:")
+            emit(f"    {bar}[{idx}] += {g}")
+            emit("else:")
+            emit = (lambda e: lambda line: e("    " + line))(emit)
+        if self.device == "exclusive" and own:
+            # deterministic mode without a log: a launch that does not make the index the
+            # thread's own poisons the result instead of racing
+            emit(f"{bar}[{idx}] += math.nan")
+        elif self.device == "atomic":
+            emit(f"cuda.atomic.add({bar}, {idx if len(index) == 1 else f'({idx})'}, {g})")
+        elif self.device == "log" and not self.spec.is_callee and array not in self.stored:
+            slot = self.spec.active_array_params.index(array)
+            emit(f"_log_add({naming.LOG_V}, {naming.LOG_K}, {slot}, "
+                 f"{device_flat_index(bar, index)}, {g})")
+        else:
+            where = "a called function" if self.spec.is_callee else self.nf.name
+            raise ADError(
+                f"{where}: the adjoint of {array!r} may be accumulated by several threads, "
+                "which needs float atomics; deterministic mode allows that only for arrays "
+                "the kernel itself reads and never writes, through "
+                "adtriad.ad_core.cuda.gradient_kernel(..., deterministic=True) (or index the "
+                "array only by the thread's own cuda.grid index)")
 
     def slice_ndim(self, s: ir.Store) -> int:
         """Rank of ``a[index]`` for a store with slices: one per slice, plus trailing axes."""
@@ -780,6 +829,15 @@ class _Reverse:
             for j, (a, act, t) in enumerate(zip(call.args, active, argtypes)):
                 if act and (offset or not is_array(t)):
                     self.out(f"{self.B(a.id)} += {res}[{j + offset}]", loc)
+
+
+def device_flat_index(bar: str, index: tuple) -> str:
+    """The C-order position of ``bar[index]`` (negative indices wrapped), as source."""
+    parts = [ir.atom_src(i) for i in index]
+    flat = f"({parts[0]} % {bar}.shape[0])"
+    for axis, p in enumerate(parts[1:], 1):
+        flat = f"({flat} * {bar}.shape[{axis}] + {p} % {bar}.shape[{axis}])"
+    return flat
 
 
 def infer_result(ti, call):

@@ -1,0 +1,414 @@
+"""The CUDA target: derivatives of numba.cuda kernels, run as CUDA device code.
+
+Contract:
+- ``autodiff_deferred(mode, f, ret_activity, *args)`` inside a ``@cuda.jit`` kernel, where ``f``
+  is a kernel, a device function or an ``njit`` function: a Numba CUDA overload generates the
+  derivative as device functions while the kernel compiles. Each thread differentiates its own
+  call (a kernel ``f`` sees the calling thread's ``cuda.grid``/``threadIdx``/...); it returns
+  what ``autodiff`` returns (Reverse: ``(derivs,)`` with this thread's derivative of each
+  ``Active`` scalar; Forward: ``(dret,)``). Adjoints of arrays accumulate into the shadows:
+  with ``cuda.atomic.add`` where other threads may touch the element, plainly where the kernel
+  indexes the array only by the thread's own index and the launch makes that index unique
+  (``i = cuda.grid(1)`` and a 1-D launch). A thread's tape is a ``cuda.local.array``: as large as
+  the generated code can push when no loop pushes, else :func:`tape_slots` values; a thread
+  whose tape would overflow skips its adjoint and returns NaN derivatives.
+- :class:`gradient_kernel` ``(kernel, *activities, deterministic=None)[griddim, blockdim]
+  (*annotated_args)``: the reverse-mode gradient of a kernel with no hand-written wrapper. It
+  returns, per argument, the per-thread derivatives of an ``Active`` scalar (the caller
+  reduces them) or None. A tape overflow is detected, the arguments put back and the launch
+  repeated with the tape it needed. Deterministic mode (the argument, or
+  :func:`deterministic`) uses no float atomics: contributions other threads may share are
+  logged per thread and summed on the host in thread order, so gradients are bit-identical
+  from run to run. Without a GPU (and outside the CUDA simulator) it runs on the CPU kernel
+  backend (``kernels.gradient_kernel``) with NumPy arrays.
+- Arrays: NumPy arrays (copied to the device and back by Numba), Numba device arrays and
+  CuPy arrays (anything with ``__cuda_array_interface__``, used in place).
+- Kernels using ``cuda.atomic`` are refused on this target (the CPU backend runs them), as
+  are kernels whose gradient would tape whole arrays.
+- ``NUMBA_ENABLE_CUDASIM=1``: kernels run in Numba's simulator; the same device-code flavor
+  of the derivative runs there, as Python, with the simulator's atomics.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numba
+import numpy as np
+from numba import cuda
+
+from adtriad.ad_core import build, device, kernels
+from adtriad.ad_core.annotations import Active, Const, Duplicated, DuplicatedNoNeed, MODES
+from adtriad.ad_core.deferred import ModeType, annotation_of, autodiff_deferred
+from adtriad.ad_core.errors import ADError
+from adtriad.ad_core.source import get_source_function
+
+SIMULATOR = bool(numba.config.ENABLE_CUDASIM)
+_SETTINGS = {"deterministic": False, "tape_slots": 64}
+_THREAD_TYPES = (numba.types.int64,) * len(kernels.THREAD_PARAMS)
+
+
+def deterministic(flag: bool) -> None:
+    """On: no float atomics in derivative kernels. ``gradient_kernel`` then logs shared
+    contributions and sums them in a fixed order; ``autodiff_deferred`` accepts only arrays
+    indexed by the thread's own index (a launch that does not make it unique gives NaN)."""
+    _SETTINGS["deterministic"] = bool(flag)
+
+
+def tape_slots(n: int) -> None:
+    """Values per thread and tape when a loop pushes on it (default 64)."""
+    if int(n) < 1:
+        raise ADError(f"tape_slots needs a positive count, got {n}")
+    _SETTINGS["tape_slots"] = int(n)
+
+
+def gpu_present() -> bool:
+    """A real GPU, or the CUDA simulator standing in for one."""
+    return SIMULATOR or cuda.is_available()
+
+
+def _is_kernel(obj) -> bool:
+    return type(obj).__name__ in ("CUDADispatcher", "FakeCUDAKernel")
+
+
+def device_module(f, kind: str, argtypes: tuple, mask: tuple, flavor: str):
+    """The device-code derivative module of ``f`` for these argument types; and whether its
+    functions take the thread parameters first (``f`` a kernel or device function)."""
+    if _is_kernel(f):
+        facts = kernels.kernel_facts(f)
+        if facts.atomic_lines:
+            raise ADError(f"{facts.filename}:{facts.atomic_lines[0]}: kernels using cuda.atomic "
+                          "cannot be differentiated on the GPU yet; run them with the CPU "
+                          "kernel backend (adtriad.ad_core.kernels.gradient_kernel)")
+        sf = get_source_function(kernels.thread_function(f))
+        argtypes = _THREAD_TYPES + tuple(argtypes)
+        mask = (False,) * len(_THREAD_TYPES) + tuple(mask)
+        exclusive, threaded = facts.exclusive, True
+    else:
+        py = getattr(f, "py_func", f)
+        sf, exclusive, threaded = get_source_function(py), {}, False
+    module = build.derivative_module(sf, kind, tuple(argtypes), tuple(mask), device=flavor,
+                                     exclusive=exclusive)
+    if threaded and module.RESULT_KIND != "none":
+        raise ADError(f"{sf.func.__qualname__}: a kernel must not return a value")
+    return module, threaded
+
+
+def _capacities(module) -> tuple[int, int]:
+    bound = getattr(module, "TAPE_BOUND", None)
+    if bound is None:
+        slots = _SETTINGS["tape_slots"] + module.N_RESULTS
+        return slots, _SETTINGS["tape_slots"]
+    return max(bound[0], 1), max(bound[1], 1)
+
+
+# ---- autodiff_deferred inside kernels ------------------------------------------------------
+_THREAD_SRC = """    _tx = cuda.threadIdx.x
+    _ty = cuda.threadIdx.y
+    _tz = cuda.threadIdx.z
+    _bx = cuda.blockIdx.x
+    _by = cuda.blockIdx.y
+    _bz = cuda.blockIdx.z
+    _bdx = cuda.blockDim.x
+    _bdy = cuda.blockDim.y
+    _bdz = cuda.blockDim.z
+    _gdx = cuda.gridDim.x
+    _gdy = cuda.gridDim.y
+    _gdz = cuda.gridDim.z
+"""
+
+
+def _deferred_source(module, threaded: bool, kind: str, classes: list, seed: float,
+                     result_types: list) -> tuple[str, dict]:
+    """The overload's implementation: one thread's derivative, with a local tape."""
+    n = len(classes)
+    vals = [f"args[{k}]" if classes[k] is None else f"args[{k}].val" for k in range(n)]
+    shadowed = [k for k in range(n) if classes[k] in (Duplicated, DuplicatedNoNeed)]
+    lead = ", ".join(kernels.THREAD_PARAMS) + ", " if threaded else ""
+    body = _THREAD_SRC if threaded else ""
+    namespace = {"cuda": cuda, "np": np, "float64": numba.float64, "int64": numba.int64,
+                 "math": math}
+    if kind == "tangent":
+        body += (f"    out = tangent({lead}{', '.join(vals + [f'args[{k}].dval' for k in shadowed])})\n"
+                 "    return (out[1],)\n")
+        namespace["tangent"] = module.tangent
+    else:
+        capf, capi = _capacities(module)
+        active = [k for k in range(n) if classes[k] is Active]
+        bars = [f"args[{k}].dval" for k in shadowed]
+        body += (f"    tf = cuda.local.array({capf}, float64)\n"
+                 f"    ti = cuda.local.array({capi}, int64)\n"
+                 f"    counts = augmented({lead}{', '.join(vals)}, tf, 0, ti, 0)\n"
+                 f"    if counts[0] > {capf} or counts[1] > {capi}:  # overflow: NaN, no adjoint\n"
+                 f"        return ({_tuple(n, active, lambda j: f'T{j}(math.nan)')},)\n")
+        body += (f"    counts = adjoint({lead}{', '.join(vals + bars)}, {seed}, tf, counts[0], "
+                 "ti, counts[1])\n")
+        m = len(active)
+        body += f"    return ({_tuple(n, active, lambda j: f'T{j}(tf[counts[0] - {m - j}])')},)\n"
+        namespace.update(augmented=module.augmented_core, adjoint=module.adjoint)
+        namespace.update({f"T{j}": t for j, t in enumerate(result_types)})
+    return "def impl(mode, f, ret_activity, *args):\n" + body, namespace
+
+
+def _tuple(n: int, active: list, item) -> str:
+    """Source of the derivatives tuple: ``item(j)`` for the j-th Active argument, else None."""
+    parts = [item(active.index(k)) if k in active else "None" for k in range(n)]
+    return "(" + ", ".join(parts) + ("," if n == 1 else "") + ")"
+
+
+def _register_overload() -> None:
+    from numba.cuda import extending as cx
+    from numba.cuda.core.imputils import lower_constant
+    from numba.cuda.datamodel import models
+    from adtriad.ad_core.annotations import Mode
+
+    cx.typeof_impl.register(Mode)(lambda value, context: ModeType(value.name))
+    cx.register_model(ModeType)(models.OpaqueModel)
+    lower_constant(ModeType)(lambda context, builder, ty, value: context.get_dummy_value())
+
+    @cx.overload(autodiff_deferred, target="cuda")
+    def _autodiff_deferred_cuda(mode, f, ret_activity, *args):
+        if not isinstance(mode, ModeType):
+            return None
+        mode_obj = next(m for m in MODES if m.name == mode.mode_name)
+        if mode_obj.split or mode_obj.with_primal:
+            raise ADError(f"autodiff_deferred supports Forward and Reverse, not {mode_obj.name}")
+        target = getattr(f, "dispatcher", None)
+        if target is None:
+            raise ADError("autodiff_deferred in a kernel needs f to be a numba.cuda kernel or "
+                          "device function, or a numba.njit function")
+        if len(args) == 1 and isinstance(args[0], numba.types.StarArgTuple):
+            args = tuple(args[0])
+        anns = [annotation_of(t) for t in args]
+        if any(cls is Active for cls, _ in anns) and mode_obj.is_forward:
+            raise ADError("autodiff_deferred: Active is for reverse mode; use Duplicated in "
+                          "forward mode")
+        argtypes = tuple(t for _, t in anns)
+        mask = tuple(cls in (Active, Duplicated, DuplicatedNoNeed) for cls, _ in anns)
+        kind = "tangent" if mode_obj.is_forward else "reverse"
+        flavor = "exclusive" if _SETTINGS["deterministic"] else "atomic"
+        module, threaded = device_module(target, kind, argtypes, mask, flavor)
+        seed = 1.0 if getattr(ret_activity, "instance_class", None) is Active else 0.0
+        classes = [cls for cls, _ in anns]
+        result_types = [numba.np.numpy_support.as_dtype(t).type for cls, t in anns
+                        if cls is Active]
+        src, namespace = _deferred_source(module, threaded, kind, classes, seed, result_types)
+        exec(compile(src, "<adtriad autodiff_deferred (cuda)>", "exec"), namespace)
+        return namespace["impl"]
+
+
+if not SIMULATOR:
+    _register_overload()
+
+
+# ---- the CUDA simulator: autodiff_deferred called as Python from a simulated kernel ---------
+_SIMULATOR_LOCK = threading.RLock()
+
+
+def simulated_deferred(mode, f, ret_activity, args):
+    """One simulated thread's ``autodiff_deferred``: the device flavor, run as Python.
+    Simulated threads are Python threads; generating and compiling code is not thread-safe
+    in Numba, and the derivative never waits on other threads, so each call holds a lock."""
+    with _SIMULATOR_LOCK:
+        return _simulated_deferred(mode, f, ret_activity, args)
+
+
+def _simulated_deferred(mode, f, ret_activity, args):
+    from numba.cuda.simulator.kernel import _get_kernel_context
+    if mode.split or mode.with_primal:
+        raise ADError(f"autodiff_deferred supports Forward and Reverse, not {mode.name}")
+    anns = [a if isinstance(a, (Const, Active, Duplicated, DuplicatedNoNeed)) else Const(a)
+            for a in args]
+    vals = [_unwrap(a.val) for a in anns]
+    shadows = [_unwrap(a.dval) for a in anns if isinstance(a, (Duplicated, DuplicatedNoNeed))]
+    argtypes = tuple(numba.typeof(v) for v in vals)
+    mask = tuple(isinstance(a, (Active, Duplicated, DuplicatedNoNeed)) for a in anns)
+    flavor = "exclusive" if _SETTINGS["deterministic"] else "atomic"
+    kind = "tangent" if mode.is_forward else "reverse"
+    module, threaded = device_module(f, kind, argtypes, mask, flavor)
+    lead = []
+    if threaded:
+        ctx, me = _get_kernel_context(), threading.current_thread()
+        lead = [*me.threadIdx, *me.blockIdx, *ctx.blockDim, *ctx.gridDim]
+    if kind == "tangent":
+        return (module.tangent(*lead, *vals, *shadows)[1],)
+    capf, capi = _capacities(module)
+    tf, ti = np.zeros(capf), np.zeros(capi, np.int64)
+    active = [k for k, a in enumerate(anns) if isinstance(a, Active)]
+    nf, ni = module.augmented_core(*lead, *vals, tf, 0, ti, 0)
+    if nf > capf or ni > capi:
+        return (tuple(math.nan if k in active else None for k in range(len(anns))),)
+    seed = 1.0 if ret_activity is Active or isinstance(ret_activity, Active) else 0.0
+    nf, ni = module.adjoint(*lead, *vals, *shadows, seed, tf, nf, ti, ni)
+    results = tf[nf - len(active):nf]
+    return (tuple(results[active.index(k)] if k in active else None for k in range(len(anns))),)
+
+
+def _unwrap(v):
+    """The NumPy array behind a simulator array (or the value itself)."""
+    item = getattr(v, "_item", None) if not isinstance(v, np.ndarray) else None
+    return getattr(item, "_ary", v) if item is not None else v
+
+
+# ---- the launcher ---------------------------------------------------------------------------
+_LAUNCH_SRC = """
+def launch(per_thread, status, {params}):
+{threads}    tid = (((_bz * _gdy + _by) * _gdx + _bx) * (_bdx * _bdy * _bdz)
+           + (_tz * _bdy + _ty) * _bdx + _tx)
+    tf = cuda.local.array({capf}, float64)
+    ti = cuda.local.array({capi}, int64)
+{logs}    counts = augmented({lead}{vals}, tf, 0, ti, 0{log_args})
+    if counts[0] > {capf} or counts[1] > {capi}:
+        cuda.atomic.max(status, 0, counts[0])
+        cuda.atomic.max(status, 1, counts[1])
+        return
+    counts = adjoint({lead}{vals}{bars}, 0.0, tf, counts[0], ti, counts[1]{log_args})
+{results}"""
+
+
+class gradient_kernel:  # noqa: N801 - used like a kernel
+    """``gradient_kernel(kernel, *activities, deterministic=None)[griddim, blockdim](*args)``."""
+
+    def __init__(self, kernel, *activities, deterministic: bool | None = None):
+        if not _is_kernel(kernel) and not callable(kernel):
+            raise ADError(f"{kernel!r} is not a kernel")
+        self.kernel = kernel
+        self.activities = activities
+        self.deterministic = deterministic
+        self._launchers: dict = {}
+
+    def __getitem__(self, config):
+        griddim, blockdim = config[:2]
+        return lambda *args: self._launch(griddim, blockdim, args)
+
+    def _launch(self, griddim, blockdim, args):
+        if not gpu_present():  # the CPU kernel backend, with NumPy arrays
+            return kernels.gradient_kernel(self.kernel, *self.activities)[griddim,
+                                                                           blockdim](*args)
+        kernels.check_activities(self.activities, args)
+        anns = [a if isinstance(a, (Const, Active, Duplicated, DuplicatedNoNeed)) else Const(a)
+                for a in args]
+        det = _SETTINGS["deterministic"] if self.deterministic is None else self.deterministic
+        vals = [a.val for a in anns]
+        shadows = [a.dval for a in anns if isinstance(a, (Duplicated, DuplicatedNoNeed))]
+        for k, a in enumerate(anns):
+            if isinstance(a, (Duplicated, DuplicatedNoNeed)) and (
+                    not _is_array(a.val) or a.dval.shape != a.val.shape or
+                    a.dval.dtype != a.val.dtype):
+                raise ADError(f"{_param(self.kernel, k)}: Duplicated needs an array and a shadow "
+                              "of the same shape and dtype (use Active for a scalar)")
+        argtypes = tuple(_numba_type(v) for v in vals)
+        mask = tuple(isinstance(a, (Active, Duplicated, DuplicatedNoNeed)) for a in anns)
+        flavor = "log" if det else "atomic"
+        module, _ = device_module(self.kernel, "reverse", argtypes, mask, flavor)
+        g, b = kernels._dims(griddim), kernels._dims(blockdim)
+        n_threads = int(np.prod(g) * np.prod(b))
+        n_active = module.N_RESULTS
+        capf, capi = _capacities(module)
+        n_log = 8
+        retry = module.TAPE_BOUND is None or det
+        saved = [_snapshot(x) for x in vals + shadows if _is_array(x)] if retry else []
+        for _attempt in range(8):
+            launch = self._launcher(module, capf, capi, len(anns), mask, anns, det)
+            per_thread = cuda.to_device(np.zeros((max(n_active, 1), n_threads)))
+            status = cuda.to_device(np.zeros(2, np.int64))
+            extra = []
+            if det:
+                log_v = cuda.to_device(np.zeros((n_threads, n_log)))
+                log_k = cuda.to_device(np.zeros((n_threads, n_log + 1), np.int64))
+                extra = [log_v, log_k]
+            launch[griddim, blockdim](per_thread, status, *vals, *shadows, *extra)
+            need = status.copy_to_host()
+            logs = (log_v.copy_to_host(), log_k.copy_to_host()) if det else None
+            log_need = int(logs[1][:, 0].max()) if det else 0
+            if need[0] <= capf and need[1] <= capi and log_need <= n_log:
+                break
+            for x, copy in zip([x for x in vals + shadows if _is_array(x)], saved):
+                _restore(x, copy)
+            capf, capi = max(capf, int(need[0])), max(capi, int(need[1]))
+            n_log = max(n_log, log_need)
+        else:  # pragma: no cover - each retry is sized by what the failed launch needed
+            raise ADError("gradient_kernel: the tape kept overflowing")
+        if det:
+            _add_logs(logs, [a.dval for a in anns
+                             if isinstance(a, (Duplicated, DuplicatedNoNeed)) and _is_array(a.val)])
+        host = per_thread.copy_to_host()
+        out, k = [], 0
+        for a in anns:
+            if isinstance(a, Active):
+                out.append(host[k].astype(np.asarray(a.val).dtype))
+                k += 1
+            else:
+                out.append(None)
+        return tuple(out)
+
+    def _launcher(self, module, capf, capi, n, mask, anns, det):
+        key = (module.__name__, capf, capi, det)
+        if key not in self._launchers:
+            names = [f"a{k}" for k in range(n)]
+            bars = [f"d{k}" for k, a in enumerate(anns)
+                    if isinstance(a, (Duplicated, DuplicatedNoNeed))]
+            m = module.N_RESULTS
+            results = "".join(f"    per_thread[{j}, tid] = tf[counts[0] - {m - j}]\n"
+                              for j in range(m))
+            src = _LAUNCH_SRC.format(
+                params=", ".join(names + bars + (["log_v", "log_k"] if det else [])),
+                threads=_THREAD_SRC, capf=capf, capi=capi,
+                logs="    lv = log_v[tid]\n    lk = log_k[tid]\n" if det else "",
+                lead=", ".join(kernels.THREAD_PARAMS) + ", ", vals=", ".join(names),
+                bars="".join(", " + b for b in bars), log_args=", lv, lk" if det else "",
+                results=results or "    pass\n")
+            namespace = {"cuda": cuda, "float64": numba.float64, "int64": numba.int64,
+                         "augmented": module.augmented_core, "adjoint": module.adjoint}
+            exec(compile(src, f"<adtriad gradient kernel {module.__name__}>", "exec"), namespace)
+            self._launchers[key] = cuda.jit(namespace["launch"])
+        return self._launchers[key]
+
+
+def _param(kernel, k: int) -> str:
+    py = kernels._python_function(kernel)
+    names = py.__code__.co_varnames[:py.__code__.co_argcount]
+    return f"argument {k} ({names[k]!r}) of {py.__qualname__}" if k < len(names) else str(k)
+
+
+def _is_array(x) -> bool:
+    return isinstance(x, np.ndarray) or hasattr(x, "__cuda_array_interface__")
+
+
+def _numba_type(v):
+    """The Numba type the engine types a launch argument with (host or device array)."""
+    if isinstance(v, np.ndarray) or not hasattr(v, "__cuda_array_interface__"):
+        return numba.typeof(v)
+    dev = cuda.as_cuda_array(v)
+    layout = "C" if dev.is_c_contiguous() else ("F" if dev.is_f_contiguous() else "A")
+    return numba.types.Array(numba.from_dtype(dev.dtype), dev.ndim, layout)
+
+
+def _snapshot(x):
+    if isinstance(x, np.ndarray):
+        return x.copy()
+    dev = cuda.as_cuda_array(x)
+    copy = cuda.device_array_like(dev)
+    copy.copy_to_device(dev)
+    return copy
+
+
+def _restore(x, copy) -> None:
+    if isinstance(x, np.ndarray):
+        x[...] = copy
+    else:
+        cuda.as_cuda_array(x).copy_to_device(copy)
+
+
+def _add_logs(logs, shadows: list) -> None:
+    """Sum the logged contributions into the (host or device) shadows, in thread order."""
+    host = [s if isinstance(s, np.ndarray) else cuda.as_cuda_array(s).copy_to_host()
+            for s in shadows]
+    for s in host:
+        if not s.flags.c_contiguous:
+            raise ADError("deterministic mode needs C-contiguous shadow arrays")
+    device.reduce_logs(logs[0], logs[1], host)
+    for s, h in zip(shadows, host):
+        if not isinstance(s, np.ndarray):
+            cuda.as_cuda_array(s).copy_to_device(h)
