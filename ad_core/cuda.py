@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 import threading
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -52,8 +53,23 @@ _THREAD_TYPES = (numba.types.int64,) * len(kernels.THREAD_PARAMS)
 def deterministic(flag: bool) -> None:
     """On: no float atomics in derivative kernels. ``gradient_kernel`` then logs shared
     contributions and sums them in a fixed order; ``autodiff_deferred`` accepts only arrays
-    indexed by the thread's own index (a launch that does not make it unique gives NaN)."""
-    _SETTINGS["deterministic"] = bool(flag)
+    indexed by the thread's own index (a launch that does not make it unique gives NaN).
+    Kernels already compiled keep the code they were compiled with (Numba caches them)."""
+    if _SETTINGS["deterministic"] != bool(flag):
+        _SETTINGS["deterministic"] = bool(flag)
+        _forget_typed_overloads()
+
+
+def _forget_typed_overloads() -> None:
+    """Numba keeps the implementation an overload chose per argument types: drop ours, so
+    kernels compiled from now on see the new setting."""
+    if SIMULATOR:
+        return
+    from numba.cuda import extending as cx
+    for template in cx.infer.__self__.functions:
+        if getattr(template, "key", None) is autodiff_deferred:
+            template._impl_cache.clear()
+            template._compiled_overloads.clear()
 
 
 def tape_slots(n: int) -> None:
@@ -90,8 +106,6 @@ def device_module(f, kind: str, argtypes: tuple, mask: tuple, flavor: str):
         sf, exclusive, threaded = get_source_function(py), {}, False
     module = build.derivative_module(sf, kind, tuple(argtypes), tuple(mask), device=flavor,
                                      exclusive=exclusive)
-    if threaded and module.RESULT_KIND != "none":
-        raise ADError(f"{sf.func.__qualname__}: a kernel must not return a value")
     return module, threaded
 
 
@@ -130,8 +144,11 @@ def _deferred_source(module, threaded: bool, kind: str, classes: list, seed: flo
     namespace = {"cuda": cuda, "np": np, "float64": numba.float64, "int64": numba.int64,
                  "math": math}
     if kind == "tangent":
-        body += (f"    out = tangent({lead}{', '.join(vals + [f'args[{k}].dval' for k in shadowed])})\n"
-                 "    return (out[1],)\n")
+        call = f"tangent({lead}{', '.join(vals + [f'args[{k}].dval' for k in shadowed])})"
+        if module.RESULT_KIND == "none":  # tangents went into the shadows
+            body += f"    {call}\n    return (None,)\n"
+        else:
+            body += f"    out = {call}\n    return (out[1],)\n"
         namespace["tangent"] = module.tangent
     else:
         capf, capi = _capacities(module)
@@ -232,7 +249,8 @@ def _simulated_deferred(mode, f, ret_activity, args):
         ctx, me = _get_kernel_context(), threading.current_thread()
         lead = [*me.threadIdx, *me.blockIdx, *ctx.blockDim, *ctx.gridDim]
     if kind == "tangent":
-        return (module.tangent(*lead, *vals, *shadows)[1],)
+        out = module.tangent(*lead, *vals, *shadows)
+        return (None if module.RESULT_KIND == "none" else out[1],)
     capf, capi = _capacities(module)
     tf, ti = np.zeros(capf), np.zeros(capi, np.int64)
     active = [k for k, a in enumerate(anns) if isinstance(a, Active)]
@@ -282,26 +300,47 @@ class gradient_kernel:  # noqa: N801 - used like a kernel
         griddim, blockdim = config[:2]
         return lambda *args: self._launch(griddim, blockdim, args)
 
-    def _launch(self, griddim, blockdim, args):
-        if not gpu_present():  # the CPU kernel backend, with NumPy arrays
-            return kernels.gradient_kernel(self.kernel, *self.activities)[griddim,
-                                                                           blockdim](*args)
+    def _plan(self, args) -> "_Plan":
+        """Check the annotated arguments and generate (or load) the derivative module."""
         kernels.check_activities(self.activities, args)
         anns = [a if isinstance(a, (Const, Active, Duplicated, DuplicatedNoNeed)) else Const(a)
                 for a in args]
-        det = _SETTINGS["deterministic"] if self.deterministic is None else self.deterministic
-        vals = [a.val for a in anns]
-        shadows = [a.dval for a in anns if isinstance(a, (Duplicated, DuplicatedNoNeed))]
         for k, a in enumerate(anns):
             if isinstance(a, (Duplicated, DuplicatedNoNeed)) and (
                     not _is_array(a.val) or a.dval.shape != a.val.shape or
                     a.dval.dtype != a.val.dtype):
                 raise ADError(f"{_param(self.kernel, k)}: Duplicated needs an array and a shadow "
                               "of the same shape and dtype (use Active for a scalar)")
-        argtypes = tuple(_numba_type(v) for v in vals)
+        det = _SETTINGS["deterministic"] if self.deterministic is None else self.deterministic
+        vals = [a.val for a in anns]
         mask = tuple(isinstance(a, (Active, Duplicated, DuplicatedNoNeed)) for a in anns)
-        flavor = "log" if det else "atomic"
-        module, _ = device_module(self.kernel, "reverse", argtypes, mask, flavor)
+        argtypes = tuple(_numba_type(v) for v in vals)
+        module, _ = device_module(self.kernel, "reverse", argtypes, mask, "log" if det else "atomic")
+        return _Plan(anns, vals, [a.dval for a in anns if isinstance(a, (Duplicated,
+                                                                          DuplicatedNoNeed))],
+                     argtypes, module, det)
+
+    def ptx(self, *args, cc: tuple = (8, 0)) -> str:
+        """The PTX of the gradient kernel for these annotated arguments (what a launch
+        compiles; Numba needs the compute capability of a device here or in ``cc``)."""
+        plan = self._plan(args)
+        capf, capi = _capacities(plan.module)
+        launch = self._launcher(plan, capf, capi)
+        f64, i64 = numba.float64, numba.int64
+        shadow_types = [t for a, t in zip(plan.anns, plan.argtypes)
+                        if isinstance(a, (Duplicated, DuplicatedNoNeed))]
+        types = [f64[:, ::1], i64[::1], *plan.argtypes, *shadow_types]
+        if plan.det:
+            types += [f64[:, ::1], i64[:, ::1]]
+        return cuda.compile_ptx(launch.py_func, tuple(types), cc=cc)[0]
+
+    def _launch(self, griddim, blockdim, args):
+        if not gpu_present():  # the CPU kernel backend, with NumPy arrays
+            return kernels.gradient_kernel(self.kernel, *self.activities)[griddim,
+                                                                           blockdim](*args)
+        plan = self._plan(args)
+        anns, vals, shadows, module, det = (plan.anns, plan.vals, plan.shadows, plan.module,
+                                            plan.det)
         g, b = kernels._dims(griddim), kernels._dims(blockdim)
         n_threads = int(np.prod(g) * np.prod(b))
         n_active = module.N_RESULTS
@@ -310,7 +349,7 @@ class gradient_kernel:  # noqa: N801 - used like a kernel
         retry = module.TAPE_BOUND is None or det
         saved = [_snapshot(x) for x in vals + shadows if _is_array(x)] if retry else []
         for _attempt in range(8):
-            launch = self._launcher(module, capf, capi, len(anns), mask, anns, det)
+            launch = self._launcher(plan, capf, capi)
             per_thread = cuda.to_device(np.zeros((max(n_active, 1), n_threads)))
             status = cuda.to_device(np.zeros(2, np.int64))
             extra = []
@@ -343,10 +382,11 @@ class gradient_kernel:  # noqa: N801 - used like a kernel
                 out.append(None)
         return tuple(out)
 
-    def _launcher(self, module, capf, capi, n, mask, anns, det):
+    def _launcher(self, plan: "_Plan", capf: int, capi: int):
+        module, anns, det = plan.module, plan.anns, plan.det
         key = (module.__name__, capf, capi, det)
         if key not in self._launchers:
-            names = [f"a{k}" for k in range(n)]
+            names = [f"a{k}" for k in range(len(anns))]
             bars = [f"d{k}" for k, a in enumerate(anns)
                     if isinstance(a, (Duplicated, DuplicatedNoNeed))]
             m = module.N_RESULTS
@@ -364,6 +404,17 @@ class gradient_kernel:  # noqa: N801 - used like a kernel
             exec(compile(src, f"<adtriad gradient kernel {module.__name__}>", "exec"), namespace)
             self._launchers[key] = cuda.jit(namespace["launch"])
         return self._launchers[key]
+
+
+class _Plan(NamedTuple):
+    """One launch's annotated arguments and derivative module."""
+
+    anns: list
+    vals: list
+    shadows: list
+    argtypes: tuple
+    module: object
+    det: bool
 
 
 def _param(kernel, k: int) -> str:

@@ -104,8 +104,11 @@ def _impl(module, kind: str, classes: list, seed_result: bool):
     vals = [f"args[{k}]" if classes[k] is None else f"args[{k}].val" for k in range(n)]
     shadowed = [k for k in range(n) if classes[k] in (Duplicated, DuplicatedNoNeed)]
     if kind == "tangent":
-        body = f"    out = tangent({', '.join(vals + [f'args[{k}].dval' for k in shadowed])})\n"
-        body += "    return (out[1],)\n"
+        call = f"tangent({', '.join(vals + [f'args[{k}].dval' for k in shadowed])})"
+        if module.RESULT_KIND == "none":  # tangents went into the shadows
+            body = f"    {call}\n    return (None,)\n"
+        else:
+            body = f"    out = {call}\n    return (out[1],)\n"
         namespace = {"tangent": module.tangent}
     else:
         arrays = [k for k in shadowed]

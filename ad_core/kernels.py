@@ -28,7 +28,7 @@ import numpy as np
 
 from adtriad.ad_core import build
 from adtriad.ad_core._runtime import new_spills
-from adtriad.ad_core.annotations import Active, Const
+from adtriad.ad_core.annotations import Active, Const, Duplicated, DuplicatedNoNeed
 from adtriad.ad_core.device import exclusive_arrays
 from adtriad.ad_core.errors import ADError
 
@@ -116,10 +116,11 @@ _FACTS: dict = {}  # python function -> KernelFacts
 class KernelFacts:
     """What the CUDA target needs to know of a kernel beyond its per-thread function."""
 
-    def __init__(self, exclusive: dict, atomic_lines: list, filename: str):
+    def __init__(self, exclusive: dict, atomic_lines: list, filename: str, differentiates: bool):
         self.exclusive = exclusive  # array parameter -> launch condition (device.py)
         self.atomic_lines = atomic_lines
         self.filename = filename
+        self.differentiates = differentiates  # calls autodiff_deferred
 
 
 def kernel_facts(kernel) -> KernelFacts:
@@ -130,6 +131,11 @@ def kernel_facts(kernel) -> KernelFacts:
 def _deferred():
     from adtriad.ad_core.deferred import autodiff_deferred
     return autodiff_deferred
+
+
+def _calls_deferred(py) -> bool:
+    return any(v is _deferred() for k, v in py.__globals__.items()
+               if k in py.__code__.co_names)
 
 
 def _is_cuda_kernel(obj) -> bool:
@@ -179,7 +185,8 @@ def thread_function(kernel):
     spec.loader.exec_module(module)
     _THREADS[py] = getattr(module, fdef.name)
     _FACTS[py] = KernelFacts(exclusive, [py.__code__.co_firstlineno - 1 + n
-                                         for n in rewriter.atomics], py.__code__.co_filename)
+                                         for n in rewriter.atomics], py.__code__.co_filename,
+                             differentiates=_calls_deferred(py))
     return _THREADS[py]
 
 
@@ -191,28 +198,49 @@ def _dims(d) -> tuple:
 
 
 _IDX = "tx, ty, tz, bx, by, bz, b0, b1, b2, g0, g1, g2"
+# The launch grid, block by block, split into contiguous chunks of blocks; each chunk runs
+# its blocks' threads in order (``k`` is the thread's linear index). With ``prange`` the
+# chunks run in parallel; ``{setup}`` is what each chunk allocates for itself.
 _LOOPS = """
-    k = 0
-    for bz in range(g2):
-        for by in range(g1):
-            for bx in range(g0):
-                for tz in range(b2):
-                    for ty in range(b1):
-                        for tx in range(b0):"""
-_BODY = "\n" + " " * 28  # indentation inside the six loops
+    n_blocks = g0 * g1 * g2
+    n_chunks = min(n_blocks, chunks)
+    for c in {loop}(n_chunks):
+{setup}        for blk in range(c * n_blocks // n_chunks, (c + 1) * n_blocks // n_chunks):
+            bx = blk % g0
+            by = (blk // g0) % g1
+            bz = blk // (g0 * g1)
+            k = blk * (b0 * b1 * b2)
+            for tz in range(b2):
+                for ty in range(b1):
+                    for tx in range(b0):"""
+_BODY = "\n" + " " * 24  # indentation inside the loops
 
 
-def _compiled_loop(src: str, namespace: dict):
+def _compiled_loop(src: str, namespace: dict, parallel: bool):
     """Compile a launch loop whose callees are globals (so Numba can inline them)."""
-    namespace = dict(namespace, np=np)
+    namespace = dict(namespace, np=np, prange=numba.prange)
+    src = src.replace("{loop}", "prange" if parallel else "range")
     exec(compile(src, "<adtriad launch loop>", "exec"), namespace)
-    return numba.njit(namespace["loop"])
+    return numba.njit(parallel=parallel)(namespace["loop"])
 
 
-def _run_threads(thread):
+def _chunks(parallel: bool) -> int:
+    return 8 * numba.get_num_threads() if parallel else 1
+
+
+def _run_threads(thread, parallel: bool):
+    loops = _LOOPS.replace("{setup}", "")
     return _compiled_loop(f"""
-def loop(g0, g1, g2, b0, b1, b2, args):{_LOOPS}{_BODY}thread({_IDX}, *args)
-""", {"thread": thread})
+def loop(g0, g1, g2, b0, b1, b2, args, chunks):{loops}{_BODY}thread({_IDX}, *args)
+""", {"thread": thread}, parallel)
+
+
+def thread_exclusive(facts: KernelFacts, arrays: list, g: tuple, b: tuple) -> bool:
+    """Does every thread of this launch touch only its own elements of ``arrays``?"""
+    dims = dict(zip(THREAD_PARAMS[6:], b + g))
+    return not facts.atomic_lines and all(
+        name in facts.exclusive and eval(facts.exclusive[name], {}, dims)  # noqa: S307
+        for name in arrays)
 
 
 class cpu_kernel:  # noqa: N801 - used like numba.cuda.jit's kernels
@@ -222,15 +250,20 @@ class cpu_kernel:  # noqa: N801 - used like numba.cuda.jit's kernels
 
     def __init__(self, kernel):
         self.thread = thread_function(kernel)
-        if self.thread not in self._loops:
-            self._loops[self.thread] = _run_threads(numba.njit(self.thread))
-        self.loop = self._loops[self.thread]
+        facts = kernel_facts(kernel)
+        # threads run in parallel unless atomics (or derivatives inside the kernel, whose
+        # shadows threads may share) need them one after another
+        self.parallel = not facts.atomic_lines and not facts.differentiates
+        key = (self.thread, self.parallel)
+        if key not in self._loops:
+            self._loops[key] = _run_threads(numba.njit(self.thread), self.parallel)
+        self.loop = self._loops[key]
 
     def __getitem__(self, config):
         griddim, blockdim = config[:2]
 
         def launch(*args):
-            self.loop(*_dims(griddim), *_dims(blockdim), tuple(args))
+            self.loop(*_dims(griddim), *_dims(blockdim), tuple(args), _chunks(self.parallel))
         return launch
 
 
@@ -239,6 +272,7 @@ class gradient_kernel:  # noqa: N801 - used like a kernel
 
     def __init__(self, kernel, *activities):
         self.thread = thread_function(kernel)
+        self.facts = kernel_facts(kernel)
         self.activities = activities
 
     def __getitem__(self, config):
@@ -259,7 +293,11 @@ class gradient_kernel:  # noqa: N801 - used like a kernel
         per_thread = np.zeros((max(n_active, 1), n_threads))
         bars = api._shadows(anns, 1, arrays_only=True)
         call_vals = api._call_values(anns)[len(THREAD_PARAMS):]
-        _reverse_threads(module, n_active)(*g, *b, tuple(call_vals), tuple(bars), per_thread)
+        names = kernel_params(self.thread)
+        shadowed = [names[k] for k, a in enumerate(args) if isinstance(a, (Duplicated, DuplicatedNoNeed))]
+        parallel = thread_exclusive(self.facts, shadowed, g, b)
+        _reverse_threads(module, n_active, parallel)(*g, *b, tuple(call_vals), tuple(bars),
+                                                     per_thread, _chunks(parallel))
         out, k = [], 0
         for a in args:
             if isinstance(a, Active):
@@ -282,17 +320,26 @@ def check_activities(activities: tuple, args: tuple) -> None:
 _REVERSE_LOOPS: dict = {}
 
 
-def _reverse_threads(module, n_active: int):
-    """A compiled loop running every thread's augmented and adjoint sweeps one after another;
-    shadows accumulate, and thread k's scalar derivatives land in column k of per_thread.
-    (Written out per count of active scalars: a tuple's items are indexed by constants.)"""
-    key = (module.__name__, n_active)
+def kernel_params(thread) -> list:
+    """A per-thread function's kernel parameters (after the thread parameters)."""
+    code = thread.__code__
+    return list(code.co_varnames[len(THREAD_PARAMS):code.co_argcount])
+
+
+def _reverse_threads(module, n_active: int, parallel: bool):
+    """A compiled loop running every thread's augmented and adjoint sweeps; shadows
+    accumulate, and thread k's scalar derivatives land in column k of per_thread. Parallel
+    only when no two threads touch the same shadow element. (Written out per count of
+    active scalars: a tuple's items are indexed by constants.)"""
+    key = (module.__name__, n_active, parallel)
     if key not in _REVERSE_LOOPS:
         stores = "".join(f"{_BODY}per_thread[{j}, k] = derivs[{j}]" for j in range(n_active))
+        setup = ("        tf = np.empty(1024, np.float64)\n"
+                 "        ti = np.empty(1024, np.int64)\n"
+                 "        sf, si = new_spills()\n")
+        loops = _LOOPS.replace("{setup}", setup)
         _REVERSE_LOOPS[key] = _compiled_loop(f"""
-def loop(g0, g1, g2, b0, b1, b2, vals, bars, per_thread):
-    tf = np.empty(1024, np.float64)
-    ti = np.empty(1024, np.int64)
-    sf, si = new_spills(){_LOOPS}{_BODY}result, nf, ni = augmented({_IDX}, *vals, tf, 0, ti, 0, sf, si){_BODY}derivs = adjoint({_IDX}, *vals, *bars, 0.0, tf, nf, ti, ni, sf, si){stores}{_BODY}k += 1
-""", {"augmented": module.augmented_core, "adjoint": module.adjoint, "new_spills": new_spills})
+def loop(g0, g1, g2, b0, b1, b2, vals, bars, per_thread, chunks):{loops}{_BODY}result, nf, ni = augmented({_IDX}, *vals, tf, 0, ti, 0, sf, si){_BODY}derivs = adjoint({_IDX}, *vals, *bars, 0.0, tf, nf, ti, ni, sf, si){stores}{_BODY}k += 1
+""", {"augmented": module.augmented_core, "adjoint": module.adjoint, "new_spills": new_spills},
+            parallel)
     return _REVERSE_LOOPS[key]

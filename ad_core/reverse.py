@@ -704,16 +704,17 @@ class _Reverse:
             emit(f"    {bar}[{idx}] += {g}")
             emit("else:")
             emit = (lambda e: lambda line: e("    " + line))(emit)
-        if self.device == "exclusive" and own:
-            # deterministic mode without a log: a launch that does not make the index the
-            # thread's own poisons the result instead of racing
-            emit(f"{bar}[{idx}] += math.nan")
-        elif self.device == "atomic":
+        can_log = self.device == "log" and not self.spec.is_callee and array not in self.stored
+        if self.device == "atomic":
             emit(f"cuda.atomic.add({bar}, {idx if len(index) == 1 else f'({idx})'}, {g})")
-        elif self.device == "log" and not self.spec.is_callee and array not in self.stored:
+        elif can_log:
             slot = self.spec.active_array_params.index(array)
             emit(f"_log_add({naming.LOG_V}, {naming.LOG_K}, {slot}, "
                  f"{device_flat_index(bar, index)}, {g})")
+        elif own:
+            # deterministic mode, and a launch that does not make the index the thread's own
+            # (so threads race on the primal too): the result is poisoned, not raced
+            emit(f"{bar}[{idx}] += math.nan")
         else:
             where = "a called function" if self.spec.is_callee else self.nf.name
             raise ADError(

@@ -54,3 +54,40 @@ from adtriad.ad_core import Active, Const, Duplicated, Reverse, autodiff_deferre
 def grad_saxpy(Y, dY, a, X, dX):
     autodiff_deferred(Reverse, saxpy_kernel, Const, Duplicated(Y, dY), Active(a),
                       Duplicated(X, dX))
+
+
+from adtriad.ad_core import Forward  # noqa: E402
+
+
+@cuda.jit
+def tangent_saxpy(Y, dY, a, da, X, dX):
+    autodiff_deferred(Forward, saxpy_kernel, Const, Duplicated(Y, dY), Duplicated(a, da),
+                      Duplicated(X, dX))
+
+
+@cuda.jit
+def grad_shared(out, dout, x, dx, w, dw):
+    autodiff_deferred(Reverse, scale_by_shared, Const, Duplicated(out, dout), Duplicated(x, dx),
+                      Duplicated(w, dw))
+
+
+@cuda.jit(device=True)
+def power_of(x, n):
+    p = 1.0
+    for k in range(n):
+        p = p * x + 0.5
+    return p
+
+
+@cuda.jit
+def grad_power_of(x, dx, n):
+    i = cuda.grid(1)
+    if i < x.shape[0]:
+        d = autodiff_deferred(Reverse, power_of, Active, Active(x[i]), Const(n))
+        dx[i] = d[0][0]
+
+
+@cuda.jit
+def sum_squares_atomic_grad(total, dtotal, x, dx):
+    autodiff_deferred(Reverse, sum_squares_atomic, Const, Duplicated(total, dtotal),
+                      Duplicated(x, dx))
