@@ -106,7 +106,17 @@ def device_module(f, kind: str, argtypes: tuple, mask: tuple, flavor: str):
         sf, exclusive, threaded = get_source_function(py), {}, False
     module = build.derivative_module(sf, kind, tuple(argtypes), tuple(mask), device=flavor,
                                      exclusive=exclusive)
+    if kind == "reverse" and module.RESULT_KIND not in ("none", "float", "int"):
+        raise ADError(f"{sf.func.__qualname__}: differentiated in reverse mode on the GPU, a "
+                      "function must return a scalar or nothing (write array results into an "
+                      "argument)")
     return module, threaded
+
+
+def _result_on_tape(module) -> tuple[int, int]:
+    """The augmented sweep leaves a function's primal result on top of the float or int
+    tape: the counts to take off before the adjoint sweep."""
+    return int(module.RESULT_KIND == "float"), int(module.RESULT_KIND == "int")
 
 
 def _capacities(module) -> tuple[int, int]:
@@ -159,8 +169,9 @@ def _deferred_source(module, threaded: bool, kind: str, classes: list, seed: flo
                  f"    counts = augmented({lead}{', '.join(vals)}, tf, 0, ti, 0)\n"
                  f"    if counts[0] > {capf} or counts[1] > {capi}:  # overflow: NaN, no adjoint\n"
                  f"        return ({_tuple(n, active, lambda j: f'T{j}(math.nan)')},)\n")
-        body += (f"    counts = adjoint({lead}{', '.join(vals + bars)}, {seed}, tf, counts[0], "
-                 "ti, counts[1])\n")
+        rf, ri = _result_on_tape(module)
+        body += (f"    counts = adjoint({lead}{', '.join(vals + bars)}, {seed}, tf, "
+                 f"counts[0] - {rf}, ti, counts[1] - {ri})\n")
         m = len(active)
         body += f"    return ({_tuple(n, active, lambda j: f'T{j}(tf[counts[0] - {m - j}])')},)\n"
         namespace.update(augmented=module.augmented_core, adjoint=module.adjoint)
@@ -258,7 +269,8 @@ def _simulated_deferred(mode, f, ret_activity, args):
     if nf > capf or ni > capi:
         return (tuple(math.nan if k in active else None for k in range(len(anns))),)
     seed = 1.0 if ret_activity is Active or isinstance(ret_activity, Active) else 0.0
-    nf, ni = module.adjoint(*lead, *vals, *shadows, seed, tf, nf, ti, ni)
+    rf, ri = _result_on_tape(module)
+    nf, ni = module.adjoint(*lead, *vals, *shadows, seed, tf, nf - rf, ti, ni - ri)
     results = tf[nf - len(active):nf]
     return (tuple(results[active.index(k)] if k in active else None for k in range(len(anns))),)
 

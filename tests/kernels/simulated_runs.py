@@ -1,0 +1,120 @@
+"""Runs the CUDA target's derivative kernels in Numba's CUDA simulator and prints the results
+as JSON (run with NUMBA_ENABLE_CUDASIM=1 by test_cuda_simulator.py; a few hundred threads
+per case: the simulator costs ~0.3 ms per thread)."""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+assert os.environ.get("NUMBA_ENABLE_CUDASIM") == "1", "run under the CUDA simulator"
+sys.path.insert(0, str(Path(__file__).parent))
+
+import kernel_defs as K  # noqa: E402
+from adtriad.ad_core import Active, Const, Duplicated  # noqa: E402
+from adtriad.ad_core import cuda as adcuda  # noqa: E402
+
+assert adcuda.SIMULATOR
+
+
+def seed_test3_as_written():
+    X = np.random.default_rng(42).random(256).astype(np.float32)
+    Y = np.zeros(256, np.float32)
+    dY = np.ones(256, np.float32)
+    dX = np.zeros(256, np.float32)
+    K.grad_saxpy[1, 256](Y, dY, np.float32(2.0), X, dX)
+    return {"X": X, "Y": Y, "dX": dX}
+
+
+def seed_test3_launcher(blocks: int):
+    X = np.random.default_rng(42).random(256).astype(np.float32)
+    Y = np.zeros(256, np.float32)
+    dY = np.ones(256, np.float32)
+    dX = np.zeros(256, np.float32)
+    _, da, _ = adcuda.gradient_kernel(K.saxpy_kernel)[blocks, 256 // blocks](
+        Duplicated(Y, dY), Active(np.float32(2.0)), Duplicated(X, dX))
+    return {"X": X, "Y": Y, "dX": dX, "da": da}
+
+
+def shared(det: bool):
+    x = np.linspace(0.1, 1.0, 100)
+    dx, dw = np.zeros(100), np.zeros(1)
+    adcuda.gradient_kernel(K.scale_by_shared, deterministic=det)[4, 32](
+        Duplicated(np.zeros(100), np.linspace(-1.0, 1.0, 100)), Duplicated(x, dx),
+        Duplicated(np.array([1.5]), dw))
+    return {"dx": dx, "dw": dw}
+
+
+def shared_deferred():
+    x = np.linspace(0.1, 1.0, 100)
+    dx, dw = np.zeros(100), np.zeros(1)
+    K.grad_shared[4, 32](np.zeros(100), np.linspace(-1.0, 1.0, 100), x, dx, np.array([1.5]), dw)
+    return {"dx": dx, "dw": dw}
+
+
+def stencil(det: bool):
+    u = np.sin(np.arange(64.0))
+    du = np.zeros(64)
+    _, _, dc = adcuda.gradient_kernel(K.stencil, deterministic=det)[2, 32](
+        Duplicated(np.zeros(64), np.cos(np.arange(64.0))), Duplicated(u, du), Active(0.2))
+    return {"du": du, "dc": dc}
+
+
+def grid_2d():
+    a = np.cos(np.arange(35.0)).reshape(7, 5)
+    da = np.zeros((7, 5))
+    adcuda.gradient_kernel(K.grid_2d)[(2, 2), (4, 3)](
+        Duplicated(np.zeros((7, 5)), np.ones((7, 5))), Duplicated(a, da))
+    return {"da": da}
+
+
+def loop(n: int):
+    x = np.linspace(0.1, 0.9, 64)
+    dx = np.zeros(64)
+    adcuda.gradient_kernel(K.power_loop)[2, 32](
+        Duplicated(np.zeros(64), np.ones(64)), Duplicated(x, dx), n)
+    return {"dx": dx}
+
+
+def loop_deferred(slots: int):
+    adcuda.tape_slots(slots)
+    x = np.linspace(0.1, 0.9, 64)
+    dx = np.zeros(64)
+    K.grad_power_of[2, 32](x, dx, 20)
+    adcuda.tape_slots(64)
+    return {"dx": dx}
+
+
+def forward_deferred():
+    X = np.linspace(0.0, 1.0, 64).astype(np.float32)
+    dX = np.full(64, 0.5, np.float32)
+    dY = np.zeros(64, np.float32)
+    K.tangent_saxpy[1, 64](np.zeros(64, np.float32), dY, np.float32(2.0), np.float32(1.0), X, dX)
+    return {"dY": dY, "X": X}
+
+
+CASES = {
+    "test3": seed_test3_as_written,
+    "test3_launcher": lambda: seed_test3_launcher(1),
+    "test3_launcher_4_blocks": lambda: seed_test3_launcher(4),
+    "shared_atomic": lambda: shared(False),
+    "shared_deterministic": lambda: shared(True),
+    "shared_deterministic_again": lambda: shared(True),
+    "shared_deferred": shared_deferred,
+    "stencil_atomic": lambda: stencil(False),
+    "stencil_deterministic": lambda: stencil(True),
+    "grid_2d": grid_2d,
+    "loop_overflowing_first_tape": lambda: loop(100),
+    "loop_deferred": lambda: loop_deferred(64),
+    "loop_deferred_tape_too_small": lambda: loop_deferred(4),
+    "forward_deferred": forward_deferred,
+}
+
+
+if __name__ == "__main__":
+    names = sys.argv[1:] or list(CASES)
+    out = {name: {k: np.asarray(v).tolist() for k, v in CASES[name]().items()}
+           for name in names}
+    print(json.dumps(out))
