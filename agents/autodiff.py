@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from adtriad.agents.base import guarded, send
-from adtriad.agents.sourcefile import load_kernel
+from adtriad.agents.sourcefile import is_cuda_kernel, load_kernel
 from adtriad.protocol import GradientsPayload, Role, TriadMessage
 
 __all__ = ["AutodiffAgent", "from_message_value", "to_message_value"]
@@ -79,7 +79,9 @@ class AutodiffAgent:
         ret = None if k.return_activity is None else getattr(ad_core, k.return_activity)
         primal = tangent = None
         mode = getattr(ad_core, k.mode)
-        if k.mode == "ReverseSplitWithPrimal":
+        if is_cuda_kernel(func):
+            derivs = self._kernel_gradient(func, k, anns)
+        elif k.mode == "ReverseSplitWithPrimal":
             fwd, rev = ad_core.autodiff_thunk(
                 mode, ad_core.Const(func), ret, *[type(a) for a in anns]
             )
@@ -114,6 +116,22 @@ class AutodiffAgent:
             timings={"load": t1 - t0, "differentiate": t2 - t1},
         )
         return send(self.role, Role.tempering, payload, kernel_msg)
+
+    @staticmethod
+    def _kernel_gradient(kernel, k, anns) -> tuple:
+        """A kernel's reverse-mode gradient over its whole launch (on the GPU when there is
+        one): per-thread derivatives of Active scalars are summed."""
+        from adtriad.ad_core import ADError
+        from adtriad.ad_core.cuda import gradient_kernel
+
+        if k.mode != "Reverse":
+            raise ADError(f"kernel {k.entry}: kernels are differentiated in Reverse mode "
+                          f"(gradient_kernel), not {k.mode}")
+        if k.launch is None:
+            raise ADError(f"{k.entry} is a numba.cuda kernel: the scenario needs kernel.launch")
+        per_thread = gradient_kernel(kernel)[k.launch.blocks, k.launch.threads](*anns)
+        return tuple(None if d is None else np.asarray(d).sum(dtype=np.float64).astype(d.dtype)
+                     for d in per_thread)
 
     @staticmethod
     def _annotate(ad_core, k, name: str):

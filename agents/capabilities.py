@@ -3,7 +3,8 @@
 Contract: :func:`capabilities` maps each feature a scenario may ``require`` to ``None`` when
 the engine has it, or to the reason it is missing. ``batch`` is probed by calling the engine
 with ``BatchDuplicated`` (an ``ADError`` saying "not supported yet" means missing);
-``gpu_kernel`` needs ``autodiff_deferred``'s CUDA target (``deferred.CUDA_TARGET``); ``custom_rules`` needs the rule API of
+``gpu_kernel`` needs ``autodiff_deferred``'s CUDA target (``deferred.CUDA_TARGET``; kernels run
+on the GPU when there is one, else on the CPU kernel backend); ``custom_rules`` needs the rule API of
 ``adtriad.ad_core.rules``. :func:`missing` lists the unmet requirements of a scenario; an
 unknown feature name is reported as missing, never ignored.
 """
@@ -36,8 +37,7 @@ def _gpu_kernel() -> str | None:
     from adtriad.ad_core import deferred
 
     if not getattr(deferred, "CUDA_TARGET", False):
-        return ("autodiff_deferred has no CUDA target yet, and the agents do not launch kernels "
-                "on the CPU kernel backend (adtriad.ad_core.kernels) yet")
+        return "autodiff_deferred has no CUDA target"
     return None
 
 

@@ -71,5 +71,6 @@ class KernelAgent:
             return_activity=scenario.return_activity,
             inputs=inputs,
             shadows=shadows,
+            launch=scenario.kernel.launch and scenario.kernel.launch.config(),
         )
         return send(self.role, Role.autodiff, payload, seed_msg)

@@ -35,7 +35,7 @@ from pydantic import (
     model_validator,
 )
 
-from adtriad.protocol import U64, Activity, Mode
+from adtriad.protocol import U64, Activity, LaunchConfig, Mode
 
 __all__ = [
     "CHECK_NAMES",
@@ -187,6 +187,18 @@ class Argument(_Model):
         return self
 
 
+class Launch(_Model):
+    """How a ``numba.cuda`` kernel is launched: ``kernel[blocks, threads](...)``."""
+
+    blocks: Annotated[tuple[PositiveInt, ...], Field(min_length=1, max_length=3)]
+    """Blocks per grid, one to three dimensions."""
+    threads: Annotated[tuple[PositiveInt, ...], Field(min_length=1, max_length=3)]
+    """Threads per block, one to three dimensions."""
+
+    def config(self) -> LaunchConfig:
+        return LaunchConfig(blocks=self.blocks, threads=self.threads)
+
+
 class KernelSpec(_Model):
     """Which kernel: exactly one of ``builtin``, ``ref`` or ``source`` (with ``entry``)."""
 
@@ -200,6 +212,9 @@ class KernelSpec(_Model):
     """The function to differentiate, for ``source`` (filled in by the loader otherwise)."""
     name: str | None = None
     """A human name; defaults to the entry."""
+    launch: Launch | None = None
+    """How a ``numba.cuda`` kernel is launched (``blocks``, ``threads``): the agents run it on
+    the GPU when there is one, else on the CPU kernel backend."""
 
     @model_validator(mode="after")
     def _one(self) -> KernelSpec:

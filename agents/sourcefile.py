@@ -4,7 +4,9 @@ Contract: :func:`load_kernel` writes ``source`` to ``<directory>/adtriad_kernel_
 (atomically, once per content), imports it under that module name (registered in
 ``sys.modules``, so ``inspect.getsource`` and Numba's on-disk cache work) and returns the entry
 function. The same source is imported once per process. Errors raised while importing the
-source propagate unchanged.
+source propagate unchanged. :func:`launched` turns a ``numba.cuda`` kernel and its launch
+configuration into a plain function running every thread (on the CPU kernel backend, so the
+oracles stay on the CPU in float64).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["kernel_module_name", "load_kernel"]
+__all__ = ["is_cuda_kernel", "kernel_module_name", "launched", "load_kernel"]
 
 
 def kernel_module_name(source: str) -> str:
@@ -50,3 +52,24 @@ def load_kernel(source: str, entry: str, directory: Path) -> Any:
         return getattr(module, entry)
     except AttributeError:
         raise AttributeError(f"the kernel source defines no {entry!r}") from None
+
+
+def is_cuda_kernel(func: Any) -> bool:
+    return type(func).__name__ in ("CUDADispatcher", "FakeCUDAKernel")
+
+
+def launched(func: Any, launch: Any) -> Any:
+    """``func`` itself, or for a kernel a function launching it with ``launch``."""
+    if not is_cuda_kernel(func):
+        return func
+    if launch is None:
+        raise ValueError(f"{func.__name__} is a numba.cuda kernel: the scenario needs "
+                         "kernel.launch (blocks and threads)")
+    from adtriad.ad_core.kernels import cpu_kernel
+
+    run = cpu_kernel(func)[launch.blocks, launch.threads]
+
+    def launch_kernel(*args):
+        run(*args)
+    launch_kernel.__name__ = func.__name__
+    return launch_kernel

@@ -30,7 +30,7 @@ from adtriad.agents.base import guarded, is_error, send
 from adtriad.agents.kernel import as_message_value
 from adtriad.agents.scenario import Scenario
 from adtriad.agents.seeds import probe_rng, round_seed
-from adtriad.agents.sourcefile import load_kernel
+from adtriad.agents.sourcefile import launched, load_kernel
 from adtriad.config import Tolerances
 from adtriad.protocol import (
     CheckResult,
@@ -68,7 +68,7 @@ class TemperingAgent:
     # -- helpers --------------------------------------------------------------------------
 
     def _function(self, k: KernelPayload):
-        return load_kernel(k.source, k.entry, self.kernel_dir)
+        return launched(load_kernel(k.source, k.entry, self.kernel_dir), k.launch)
 
     def _result_kind(self, msg: TriadMessage) -> str:
         key = (msg.round_id, msg.payload.entry)

@@ -1,6 +1,7 @@
-"""Runs the CUDA target's derivative kernels in Numba's CUDA simulator and prints the results
-as JSON (run with NUMBA_ENABLE_CUDASIM=1 by test_cuda_simulator.py; a few hundred threads
-per case: the simulator costs ~0.3 ms per thread)."""
+"""The CUDA target's derivative kernels, case by case (a few hundred threads each: the CUDA
+simulator costs ~0.3 ms per thread). Run as a script with NUMBA_ENABLE_CUDASIM=1 (by
+test_cuda_simulator.py) it prints the results as JSON; test_cuda_device.py runs the same
+cases on a real GPU."""
 
 import json
 import os
@@ -9,14 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-assert os.environ.get("NUMBA_ENABLE_CUDASIM") == "1", "run under the CUDA simulator"
 sys.path.insert(0, str(Path(__file__).parent))
 
 import kernel_defs as K  # noqa: E402
 from adtriad.ad_core import Active, Const, Duplicated  # noqa: E402
 from adtriad.ad_core import cuda as adcuda  # noqa: E402
 
-assert adcuda.SIMULATOR
 
 
 def seed_test3_as_written():
@@ -113,7 +112,12 @@ CASES = {
 }
 
 
+def run(names) -> dict:
+    return {name: {k: np.asarray(v) for k, v in CASES[name]().items()} for name in names}
+
+
 if __name__ == "__main__":
+    assert os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" and adcuda.SIMULATOR
     names = sys.argv[1:] or list(CASES)
     out = {name: {k: np.asarray(v).tolist() for k, v in CASES[name]().items()}
            for name in names}
