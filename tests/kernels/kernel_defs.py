@@ -91,3 +91,43 @@ def grad_power_of(x, dx, n):
 def sum_squares_atomic_grad(total, dtotal, x, dx):
     autodiff_deferred(Reverse, sum_squares_atomic, Const, Duplicated(total, dtotal),
                       Duplicated(x, dx))
+
+
+# ---- a function with custom rules, called inside a kernel ------------------------------------
+import numba  # noqa: E402
+
+from adtriad.ad_core import rules  # noqa: E402
+from adtriad.ad_core.rules import AugmentedReturn  # noqa: E402
+
+
+def cube_root(a):
+    """Newton's method for x**3 = a; its rules give the implicit derivative 1 / (3 x^2)."""
+    x = 1.0
+    for _ in range(100):
+        step = (x * x * x - a) / (3.0 * x * x)
+        x -= step
+        if abs(step) < 1e-15:
+            break
+    return x
+
+
+cube_root_jit = numba.njit(cube_root)
+
+
+@rules.augmented_primal(cube_root)
+def cube_root_augmented(config, func, ret_activity, a):
+    x = cube_root(a.val)
+    return AugmentedReturn(x, None, (x,))
+
+
+@rules.reverse(cube_root)
+def cube_root_reverse(config, func, dret, tape, a):
+    x = tape[0]
+    return (dret.val / (3.0 * x * x),)
+
+
+@cuda.jit
+def cube_roots(out, v):
+    i = cuda.grid(1)
+    if i < v.shape[0]:
+        out[i] = cube_root_jit(v[i])

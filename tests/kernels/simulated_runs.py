@@ -13,7 +13,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 
 import kernel_defs as K  # noqa: E402
-from adtriad.ad_core import Active, Const, Duplicated  # noqa: E402
+from adtriad.ad_core import Active, Duplicated  # noqa: E402
 from adtriad.ad_core import cuda as adcuda  # noqa: E402
 
 
@@ -94,6 +94,14 @@ def forward_deferred():
     return {"dY": dY, "X": X}
 
 
+def rules_in_a_kernel():
+    v = np.linspace(1.0, 8.0, 64)
+    dv = np.zeros(64)
+    adcuda.gradient_kernel(K.cube_roots)[2, 32](Duplicated(np.zeros(64), np.ones(64)),
+                                                Duplicated(v, dv))
+    return {"v": v, "dv": dv}
+
+
 CASES = {
     "test3": seed_test3_as_written,
     "test3_launcher": lambda: seed_test3_launcher(1),
@@ -109,6 +117,7 @@ CASES = {
     "loop_deferred": lambda: loop_deferred(64),
     "loop_deferred_tape_too_small": lambda: loop_deferred(4),
     "forward_deferred": forward_deferred,
+    "rules": rules_in_a_kernel,
 }
 
 

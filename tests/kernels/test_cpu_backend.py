@@ -126,3 +126,10 @@ def test_cpu_backend_agrees_with_the_cuda_simulator(tmp_path):
     out2 = np.zeros((7, 5))
     cpu_kernel(K.grid_2d)[(2, 2), (4, 3)](out2, np.cos(np.arange(35.0)).reshape(7, 5))
     np.testing.assert_array_equal(np.concatenate([out, out2.ravel()]), simulated)
+
+
+def test_custom_rules_apply_inside_kernels():
+    v = np.linspace(1.0, 8.0, 64)
+    dv = np.zeros(64)
+    gradient_kernel(K.cube_roots)[2, 32](Duplicated(np.zeros(64), np.ones(64)), Duplicated(v, dv))
+    np.testing.assert_allclose(dv, 1.0 / (3.0 * np.cbrt(v) ** 2), rtol=1e-12)

@@ -12,7 +12,8 @@ import pytest
 pytest.importorskip("numba.cuda")
 from numba import cuda, float32, float64, int64  # noqa: E402
 
-from adtriad.ad_core import ADError, Active, Const, Duplicated  # noqa: E402
+from adtriad.ad_core import (ADError, Active, Const, Duplicated,  # noqa: E402
+                             ReverseWithPrimal, autodiff_deferred)
 from adtriad.ad_core import cuda as adcuda  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -90,6 +91,8 @@ CASES = {
                                     Duplicated(np.ones(64), np.zeros(64)), Active(0.2)]),
     "grid_2d": (K.grid_2d, lambda: [Duplicated(np.zeros((7, 5)), np.ones((7, 5))),
                                     Duplicated(np.ones((7, 5)), np.zeros((7, 5)))]),
+    "rules": (K.cube_roots, lambda: [Duplicated(np.zeros(64), np.ones(64)),
+                                     Duplicated(np.linspace(1.0, 8.0, 64), np.zeros(64))]),
     "loop": (K.power_loop, lambda: [Duplicated(np.zeros(64), np.ones(64)),
                                     Duplicated(np.ones(64), np.zeros(64)), Const(10)]),
 }
@@ -109,9 +112,19 @@ def test_gradient_kernel_compiles(name, det):
         assert FLOAT_ATOMIC in ptx
 
 
+def test_deferred_refuses_modes_it_does_not_support():
+    @cuda.jit
+    def with_primal(Y, dY, a, X, dX):
+        autodiff_deferred(ReverseWithPrimal, K.saxpy_kernel, Const, Duplicated(Y, dY),
+                          Active(a), Duplicated(X, dX))
+    with pytest.raises(Exception, match="supports Forward and Reverse, not ReverseWithPrimal"):
+        ptx_of(with_primal, (F32, F32, float32, F32, F32))
+
+
 def test_gradient_kernel_checks_shadows():
     g = adcuda.gradient_kernel(K.scale_by_shared)
-    with pytest.raises(ADError, match=r"argument 1 \('x'\) of scale_by_shared: Duplicated needs an array"):
+    with pytest.raises(ADError, match=r"argument 1 \('x'\) of scale_by_shared: Duplicated "
+                                      "needs an array"):
         g.ptx(Duplicated(np.zeros(10), np.ones(10)), Duplicated(np.ones(10), np.zeros(9)),
               Duplicated(np.ones(1), np.zeros(1)))
     with pytest.raises(ADError, match="made for activities"):

@@ -141,3 +141,8 @@ def test_forward_mode_in_a_kernel(sim):
     r = sim["forward_deferred"]
     # Y += a X: dY = a dX + da X with a = 2, da = 1, dX = 0.5
     np.testing.assert_allclose(r["dY"], 2.0 * 0.5 + r["X"], rtol=1e-6)
+
+
+def test_custom_rules_apply_inside_kernels(sim):
+    r = sim["rules"]  # cube_root's reverse rule: d cbrt(v)/dv = 1 / (3 cbrt(v)^2)
+    np.testing.assert_allclose(r["dv"], 1.0 / (3.0 * np.cbrt(r["v"]) ** 2), rtol=1e-12)
