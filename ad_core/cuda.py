@@ -188,6 +188,7 @@ def _tuple(n: int, active: list, item) -> str:
 def _register_overload() -> None:
     from numba.cuda import extending as cx
     from numba.cuda.core.imputils import lower_constant
+    from numba.core.target_extension import target_override
     from numba.cuda.datamodel import models
     from adtriad.ad_core.annotations import Mode
 
@@ -216,7 +217,9 @@ def _register_overload() -> None:
         mask = tuple(cls in (Active, Duplicated, DuplicatedNoNeed) for cls, _ in anns)
         kind = "tangent" if mode_obj.is_forward else "reverse"
         flavor = "exclusive" if _SETTINGS["deterministic"] else "atomic"
-        module, threaded = device_module(target, kind, argtypes, mask, flavor)
+        # the engine types and compiles the derivative with Numba's CPU target first
+        with target_override("cpu"):
+            module, threaded = device_module(target, kind, argtypes, mask, flavor)
         seed = 1.0 if getattr(ret_activity, "instance_class", None) is Active else 0.0
         classes = [cls for cls, _ in anns]
         result_types = [numba.np.numpy_support.as_dtype(t).type for cls, t in anns
@@ -306,7 +309,6 @@ class gradient_kernel:  # noqa: N801 - used like a kernel
         self.kernel = kernel
         self.activities = activities
         self.deterministic = deterministic
-        self._launchers: dict = {}
 
     def __getitem__(self, config):
         griddim, blockdim = config[:2]
@@ -362,12 +364,13 @@ class gradient_kernel:  # noqa: N801 - used like a kernel
         saved = [_snapshot(x) for x in vals + shadows if _is_array(x)] if retry else []
         for _attempt in range(8):
             launch = self._launcher(plan, capf, capi)
-            per_thread = cuda.to_device(np.zeros((max(n_active, 1), n_threads)))
+            # every thread writes its own column; a launch with an overflow is repeated
+            per_thread = cuda.device_array((n_active, n_threads) if n_active else (1, 1))
             status = cuda.to_device(np.zeros(2, np.int64))
             extra = []
             if det:
-                log_v = cuda.to_device(np.zeros((n_threads, n_log)))
-                log_k = cuda.to_device(np.zeros((n_threads, n_log + 1), np.int64))
+                log_v = cuda.device_array((n_threads, n_log))  # each thread starts its own
+                log_k = cuda.device_array((n_threads, n_log + 1), np.int64)
                 extra = [log_v, log_k]
             launch[griddim, blockdim](per_thread, status, *vals, *shadows, *extra)
             need = status.copy_to_host()
@@ -384,20 +387,13 @@ class gradient_kernel:  # noqa: N801 - used like a kernel
         if det:
             _add_logs(logs, [a.dval for a in anns
                              if isinstance(a, (Duplicated, DuplicatedNoNeed)) and _is_array(a.val)])
-        host = per_thread.copy_to_host()
-        out, k = [], 0
-        for a in anns:
-            if isinstance(a, Active):
-                out.append(host[k].astype(np.asarray(a.val).dtype))
-                k += 1
-            else:
-                out.append(None)
-        return tuple(out)
+        return _per_thread_results(anns, per_thread, on_host=all(
+            isinstance(x, np.ndarray) for x in vals + plan.shadows if _is_array(x)))
 
     def _launcher(self, plan: "_Plan", capf: int, capi: int):
         module, anns, det = plan.module, plan.anns, plan.det
         key = (module.__name__, capf, capi, det)
-        if key not in self._launchers:
+        if key not in _LAUNCHERS:
             names = [f"a{k}" for k in range(len(anns))]
             bars = [f"d{k}" for k, a in enumerate(anns)
                     if isinstance(a, (Duplicated, DuplicatedNoNeed))]
@@ -407,15 +403,40 @@ class gradient_kernel:  # noqa: N801 - used like a kernel
             src = _LAUNCH_SRC.format(
                 params=", ".join(names + bars + (["log_v", "log_k"] if det else [])),
                 threads=_THREAD_SRC, capf=capf, capi=capi,
-                logs="    lv = log_v[tid]\n    lk = log_k[tid]\n" if det else "",
+                logs="    lv = log_v[tid]\n    lk = log_k[tid]\n    lk[0] = 0\n" if det else "",
                 lead=", ".join(kernels.THREAD_PARAMS) + ", ", vals=", ".join(names),
                 bars="".join(", " + b for b in bars), log_args=", lv, lk" if det else "",
                 results=results or "    pass\n")
             namespace = {"cuda": cuda, "float64": numba.float64, "int64": numba.int64,
                          "augmented": module.augmented_core, "adjoint": module.adjoint}
             exec(compile(src, f"<adtriad gradient kernel {module.__name__}>", "exec"), namespace)
-            self._launchers[key] = cuda.jit(namespace["launch"])
-        return self._launchers[key]
+            _LAUNCHERS[key] = cuda.jit(namespace["launch"])
+        return _LAUNCHERS[key]
+
+
+_LAUNCHERS: dict = {}  # (module, tape capacities, deterministic) -> wrapper kernel
+
+
+def _per_thread_results(anns, per_thread, on_host: bool) -> tuple:
+    """Per argument: an Active scalar's per-thread derivatives (NumPy when the arguments
+    were NumPy arrays; else on the device, as CuPy arrays when CuPy is there), else None."""
+    out, k = [], 0
+    for a in anns:
+        if not isinstance(a, Active):
+            out.append(None)
+            continue
+        dtype = np.asarray(a.val).dtype
+        row = per_thread[k]
+        if on_host:
+            out.append(row.copy_to_host().astype(dtype))
+        else:
+            try:
+                import cupy
+                out.append(cupy.asarray(row).astype(dtype))
+            except ImportError:
+                out.append(row)
+        k += 1
+    return tuple(out)
 
 
 class _Plan(NamedTuple):

@@ -131,3 +131,16 @@ def cube_roots(out, v):
     i = cuda.grid(1)
     if i < v.shape[0]:
         out[i] = cube_root_jit(v[i])
+
+
+# ---- the seed's "CUDA.jl Integration" example ----------------------------------------------
+@cuda.jit
+def mul_kernel(A, B, C):
+    i = cuda.threadIdx.x
+    C[i] = A[i] * B[i]
+
+
+@cuda.jit
+def grad_kernel(A, dA, B, dB, C, dC):
+    autodiff_deferred(Reverse, mul_kernel, Const, Duplicated(A, dA), Duplicated(B, dB),
+                      Duplicated(C, dC))

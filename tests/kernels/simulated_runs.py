@@ -102,6 +102,14 @@ def rules_in_a_kernel():
     return {"v": v, "dv": dv}
 
 
+def seed_cuda_jl_integration():
+    rng = np.random.default_rng(7)
+    A, B = rng.random(32), rng.random(32)
+    dA, dB, C, dC = np.zeros(32), np.zeros(32), np.zeros(32), np.ones(32)
+    K.grad_kernel[1, 32](A, dA, B, dB, C, dC)
+    return {"A": A, "B": B, "dA": dA, "dB": dB, "C": C, "dC": dC}
+
+
 CASES = {
     "test3": seed_test3_as_written,
     "test3_launcher": lambda: seed_test3_launcher(1),
@@ -118,6 +126,7 @@ CASES = {
     "loop_deferred_tape_too_small": lambda: loop_deferred(4),
     "forward_deferred": forward_deferred,
     "rules": rules_in_a_kernel,
+    "cuda_jl_integration": seed_cuda_jl_integration,
 }
 
 

@@ -53,6 +53,20 @@ def test_seed_test3_kernel_in_deterministic_mode_has_no_float_atomics(determinis
     assert FLOAT_ATOMIC not in ptx
 
 
+def test_seed_cuda_jl_integration_kernel_compiles():
+    assert ".entry" in ptx_of(K.grad_kernel, (F64,) * 6)
+
+
+@pytest.mark.parametrize("cc, target", [((8, 0), "sm_80"), ((9, 0), "sm_90")])
+def test_seed_gpucompiler_integration_targets_the_device(cc, target):
+    # the derivative is compiled for the device's compute capability, as Enzyme's
+    # compiler_job_from_backend does for CUDA.jl
+    args = CASES["saxpy"][1]()
+    with no_device():
+        ptx = adcuda.gradient_kernel(K.saxpy_kernel).ptx(*args, cc=cc)
+    assert f".target {target}" in ptx
+
+
 def test_shared_shadow_gets_float64_atomics():
     ptx = ptx_of(K.grad_shared, (F64,) * 6)
     assert "atom.global.add.f64" in ptx

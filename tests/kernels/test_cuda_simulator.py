@@ -146,3 +146,11 @@ def test_forward_mode_in_a_kernel(sim):
 def test_custom_rules_apply_inside_kernels(sim):
     r = sim["rules"]  # cube_root's reverse rule: d cbrt(v)/dv = 1 / (3 cbrt(v)^2)
     np.testing.assert_allclose(r["dv"], 1.0 / (3.0 * np.cbrt(r["v"]) ** 2), rtol=1e-12)
+
+
+def test_seed_cuda_jl_integration_example(sim):
+    r = sim["cuda_jl_integration"]  # C = A * B: dA = dC * B, dB = dC * A, dC consumed
+    np.testing.assert_array_equal(r["dA"], r["B"])
+    np.testing.assert_array_equal(r["dB"], r["A"])
+    np.testing.assert_array_equal(r["dC"], np.zeros(32))
+    np.testing.assert_array_equal(r["C"], r["A"] * r["B"])
