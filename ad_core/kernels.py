@@ -228,10 +228,15 @@ def _chunks(parallel: bool) -> int:
     return 8 * numba.get_num_threads() if parallel else 1
 
 
-def _run_threads(thread, parallel: bool):
+def _spread(name: str, n: int) -> str:
+    """``name[0], name[1], ...``: inlining does not take ``*name``."""
+    return "".join(f", {name}[{k}]" for k in range(n))
+
+
+def _run_threads(thread, parallel: bool, n_args: int):
     loops = _LOOPS.replace("{setup}", "")
     return _compiled_loop(f"""
-def loop(g0, g1, g2, b0, b1, b2, args, chunks):{loops}{_BODY}thread({_IDX}, *args)
+def loop(g0, g1, g2, b0, b1, b2, args, chunks):{loops}{_BODY}thread({_IDX}{_spread("args", n_args)})
 """, {"thread": thread}, parallel)
 
 
@@ -254,16 +259,17 @@ class cpu_kernel:  # noqa: N801 - used like numba.cuda.jit's kernels
         # threads run in parallel unless atomics (or derivatives inside the kernel, whose
         # shadows threads may share) need them one after another
         self.parallel = not facts.atomic_lines and not facts.differentiates
-        key = (self.thread, self.parallel)
-        if key not in self._loops:
-            self._loops[key] = _run_threads(numba.njit(self.thread), self.parallel)
-        self.loop = self._loops[key]
+        self.inlined = numba.njit(inline="always")(self.thread)
 
     def __getitem__(self, config):
         griddim, blockdim = config[:2]
 
         def launch(*args):
-            self.loop(*_dims(griddim), *_dims(blockdim), tuple(args), _chunks(self.parallel))
+            key = (self.thread, self.parallel, len(args))
+            if key not in self._loops:
+                self._loops[key] = _run_threads(self.inlined, self.parallel, len(args))
+            self._loops[key](*_dims(griddim), *_dims(blockdim), tuple(args),
+                             _chunks(self.parallel))
         return launch
 
 
@@ -296,7 +302,8 @@ class gradient_kernel:  # noqa: N801 - used like a kernel
         names = kernel_params(self.thread)
         shadowed = [names[k] for k, a in enumerate(args) if isinstance(a, (Duplicated, DuplicatedNoNeed))]
         parallel = thread_exclusive(self.facts, shadowed, g, b)
-        _reverse_threads(module, n_active, parallel)(*g, *b, tuple(call_vals), tuple(bars),
+        _reverse_threads(module, n_active, parallel, len(call_vals), len(bars))(
+            *g, *b, tuple(call_vals), tuple(bars),
                                                      per_thread, _chunks(parallel))
         out, k = [], 0
         for a in args:
@@ -320,26 +327,34 @@ def check_activities(activities: tuple, args: tuple) -> None:
 _REVERSE_LOOPS: dict = {}
 
 
+def _inlined(dispatcher):
+    """The same compiled function, inlined into the launch loop (one thread's sweeps are a
+    few instructions: a call per thread would cost more than the work)."""
+    return numba.njit(inline="always")(dispatcher.py_func)
+
+
 def kernel_params(thread) -> list:
     """A per-thread function's kernel parameters (after the thread parameters)."""
     code = thread.__code__
     return list(code.co_varnames[len(THREAD_PARAMS):code.co_argcount])
 
 
-def _reverse_threads(module, n_active: int, parallel: bool):
+def _reverse_threads(module, n_active: int, parallel: bool, n_vals: int, n_bars: int):
     """A compiled loop running every thread's augmented and adjoint sweeps; shadows
     accumulate, and thread k's scalar derivatives land in column k of per_thread. Parallel
     only when no two threads touch the same shadow element. (Written out per count of
     active scalars: a tuple's items are indexed by constants.)"""
-    key = (module.__name__, n_active, parallel)
+    key = (module.__name__, n_active, parallel, n_vals, n_bars)
     if key not in _REVERSE_LOOPS:
         stores = "".join(f"{_BODY}per_thread[{j}, k] = derivs[{j}]" for j in range(n_active))
         setup = ("        tf = np.empty(1024, np.float64)\n"
                  "        ti = np.empty(1024, np.int64)\n"
                  "        sf, si = new_spills()\n")
         loops = _LOOPS.replace("{setup}", setup)
+        vals, bars = _spread("vals", n_vals), _spread("bars", n_bars)
         _REVERSE_LOOPS[key] = _compiled_loop(f"""
-def loop(g0, g1, g2, b0, b1, b2, vals, bars, per_thread, chunks):{loops}{_BODY}result, nf, ni = augmented({_IDX}, *vals, tf, 0, ti, 0, sf, si){_BODY}derivs = adjoint({_IDX}, *vals, *bars, 0.0, tf, nf, ti, ni, sf, si){stores}{_BODY}k += 1
-""", {"augmented": module.augmented_core, "adjoint": module.adjoint, "new_spills": new_spills},
+def loop(g0, g1, g2, b0, b1, b2, vals, bars, per_thread, chunks):{loops}{_BODY}result, nf, ni = augmented({_IDX}{vals}, tf, 0, ti, 0, sf, si){_BODY}derivs = adjoint({_IDX}{vals}{bars}, 0.0, tf, nf, ti, ni, sf, si){stores}{_BODY}k += 1
+""", {"augmented": _inlined(module.augmented_core), "adjoint": _inlined(module.adjoint),
+      "new_spills": new_spills},
             parallel)
     return _REVERSE_LOOPS[key]
