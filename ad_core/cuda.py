@@ -40,8 +40,8 @@ import numpy as np
 from numba import cuda
 
 from adtriad.ad_core import build, device, kernels
-from adtriad.ad_core.annotations import Active, Const, Duplicated, DuplicatedNoNeed, MODES
-from adtriad.ad_core.deferred import ModeType, annotation_of, autodiff_deferred
+from adtriad.ad_core.annotations import Active, Const, Duplicated, DuplicatedNoNeed
+from adtriad.ad_core.deferred import ModeType, autodiff_deferred, typed_call
 from adtriad.ad_core.errors import ADError
 from adtriad.ad_core.source import get_source_function
 
@@ -200,22 +200,11 @@ def _register_overload() -> None:
     def _autodiff_deferred_cuda(mode, f, ret_activity, *args):
         if not isinstance(mode, ModeType):
             return None
-        mode_obj = next(m for m in MODES if m.name == mode.mode_name)
-        if mode_obj.split or mode_obj.with_primal:
-            raise ADError(f"autodiff_deferred supports Forward and Reverse, not {mode_obj.name}")
         target = getattr(f, "dispatcher", None)
         if target is None:
             raise ADError("autodiff_deferred in a kernel needs f to be a numba.cuda kernel or "
                           "device function, or a numba.njit function")
-        if len(args) == 1 and isinstance(args[0], numba.types.StarArgTuple):
-            args = tuple(args[0])
-        anns = [annotation_of(t) for t in args]
-        if any(cls is Active for cls, _ in anns) and mode_obj.is_forward:
-            raise ADError("autodiff_deferred: Active is for reverse mode; use Duplicated in "
-                          "forward mode")
-        argtypes = tuple(t for _, t in anns)
-        mask = tuple(cls in (Active, Duplicated, DuplicatedNoNeed) for cls, _ in anns)
-        kind = "tangent" if mode_obj.is_forward else "reverse"
+        kind, anns, argtypes, mask = typed_call(mode, args)
         flavor = "exclusive" if _SETTINGS["deterministic"] else "atomic"
         # the engine types and compiles the derivative with Numba's CPU target first
         with target_override("cpu"):

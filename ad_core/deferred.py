@@ -71,27 +71,34 @@ def annotation_of(t):
     return None, t
 
 
-_IMPLS: dict = {}
+def typed_call(mode: ModeType, args: tuple) -> tuple:
+    """Check a typed call's mode and annotations: (kind of derivative code, [(annotation
+    class, value type)], value types, activity mask)."""
+    mode_obj = next(m for m in MODES if m.name == mode.mode_name)
+    if mode_obj.split or mode_obj.with_primal:
+        raise ADError(f"autodiff_deferred supports Forward and Reverse, not {mode_obj.name}")
+    if len(args) == 1 and isinstance(args[0], types.StarArgTuple):
+        args = tuple(args[0])
+    anns = [annotation_of(t) for t in args]
+    if any(cls is Active for cls, _ in anns) and mode_obj.is_forward:
+        raise ADError("autodiff_deferred: Active is for reverse mode; use Duplicated in forward "
+                      "mode")
+    argtypes = tuple(t for _, t in anns)
+    mask = tuple(cls in (Active, Duplicated, DuplicatedNoNeed) for cls, _ in anns)
+    return ("tangent" if mode_obj.is_forward else "reverse"), anns, argtypes, mask
+
+
 
 
 @overload(autodiff_deferred, target="cpu")
 def _autodiff_deferred(mode, f, ret_activity, *args):
     if not isinstance(mode, ModeType):
         return None
-    mode_obj = next(m for m in MODES if m.name == mode.mode_name)
-    if mode_obj.split or mode_obj.with_primal:
-        raise ADError(f"autodiff_deferred supports Forward and Reverse, not {mode_obj.name}")
     if not isinstance(f, types.Dispatcher):
         raise ADError("autodiff_deferred needs f to be a numba.njit function (or, in the CPU "
                       "kernel backend, a kernel)")
     py = f.dispatcher.py_func
-    anns = [annotation_of(t) for t in (args[0] if len(args) == 1 and
-                                     isinstance(args[0], types.StarArgTuple) else args)]
-    if any(cls is Active for cls, _ in anns) and mode_obj.is_forward:
-        raise ADError("autodiff_deferred: Active is for reverse mode; use Duplicated in forward")
-    argtypes = tuple(t for _, t in anns)
-    mask = tuple(cls in (Active, Duplicated, DuplicatedNoNeed) for cls, _ in anns)
-    kind = "tangent" if mode_obj.is_forward else "reverse"
+    kind, anns, argtypes, mask = typed_call(mode, args)
     module = build.derivative_module(get_source_function(py), kind, argtypes, mask)
     ret_is_active = getattr(ret_activity, "instance_class", None) is Active or \
         getattr(ret_activity, "classname", "") == "Active"

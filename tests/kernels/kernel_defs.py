@@ -100,37 +100,36 @@ from adtriad.ad_core import rules  # noqa: E402
 from adtriad.ad_core.rules import AugmentedReturn  # noqa: E402
 
 
-def cube_root(a):
-    """Newton's method for x**3 = a; its rules give the implicit derivative 1 / (3 x^2)."""
-    x = 1.0
-    for _ in range(100):
-        step = (x * x * x - a) / (3.0 * x * x)
-        x -= step
-        if abs(step) < 1e-15:
-            break
-    return x
+def heron_sqrt(a):
+    """Heron's iteration for sqrt(a), stopped at convergence; its rules give the implicit
+    derivative 1 / (2 x) instead of differentiating every iteration."""
+    x = a if a > 1.0 else 1.0
+    while True:
+        nxt = 0.5 * (x + a / x)
+        if abs(nxt - x) <= 1e-15 * nxt:
+            return nxt
+        x = nxt
 
 
-cube_root_jit = numba.njit(cube_root)
+heron_sqrt_jit = numba.njit(heron_sqrt)
 
 
-@rules.augmented_primal(cube_root)
-def cube_root_augmented(config, func, ret_activity, a):
-    x = cube_root(a.val)
+@rules.augmented_primal(heron_sqrt)
+def heron_sqrt_augmented(config, func, ret_activity, a):
+    x = heron_sqrt(a.val)
     return AugmentedReturn(x, None, (x,))
 
 
-@rules.reverse(cube_root)
-def cube_root_reverse(config, func, dret, tape, a):
-    x = tape[0]
-    return (dret.val / (3.0 * x * x),)
+@rules.reverse(heron_sqrt)
+def heron_sqrt_reverse(config, func, dret, tape, a):
+    return (dret.val / (2.0 * tape[0]),)
 
 
 @cuda.jit
-def cube_roots(out, v):
+def square_roots(out, v):
     i = cuda.grid(1)
     if i < v.shape[0]:
-        out[i] = cube_root_jit(v[i])
+        out[i] = heron_sqrt_jit(v[i])
 
 
 # ---- the seed's "CUDA.jl Integration" example ----------------------------------------------

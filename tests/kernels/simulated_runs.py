@@ -97,7 +97,7 @@ def forward_deferred():
 def rules_in_a_kernel():
     v = np.linspace(1.0, 8.0, 64)
     dv = np.zeros(64)
-    adcuda.gradient_kernel(K.cube_roots)[2, 32](Duplicated(np.zeros(64), np.ones(64)),
+    adcuda.gradient_kernel(K.square_roots)[2, 32](Duplicated(np.zeros(64), np.ones(64)),
                                                 Duplicated(v, dv))
     return {"v": v, "dv": dv}
 

@@ -105,7 +105,7 @@ CASES = {
                                     Duplicated(np.ones(64), np.zeros(64)), Active(0.2)]),
     "grid_2d": (K.grid_2d, lambda: [Duplicated(np.zeros((7, 5)), np.ones((7, 5))),
                                     Duplicated(np.ones((7, 5)), np.zeros((7, 5)))]),
-    "rules": (K.cube_roots, lambda: [Duplicated(np.zeros(64), np.ones(64)),
+    "rules": (K.square_roots, lambda: [Duplicated(np.zeros(64), np.ones(64)),
                                      Duplicated(np.linspace(1.0, 8.0, 64), np.zeros(64))]),
     "loop": (K.power_loop, lambda: [Duplicated(np.zeros(64), np.ones(64)),
                                     Duplicated(np.ones(64), np.zeros(64)), Const(10)]),
