@@ -143,3 +143,23 @@ def mul_kernel(A, B, C):
 def grad_kernel(A, dA, B, dB, C, dC):
     autodiff_deferred(Reverse, mul_kernel, Const, Duplicated(A, dA), Duplicated(B, dB),
                       Duplicated(C, dC))
+
+
+@numba.njit
+def smooth_step(x):
+    return x * x * (3.0 - 2.0 * x)
+
+
+@cuda.jit
+def grad_smooth_step(x, dx):
+    i = cuda.grid(1)
+    if i < x.shape[0]:
+        dx[i] = autodiff_deferred(Reverse, smooth_step, Active, Active(x[i]))[0][0]
+
+
+# Test 3's kernel again, compiled only while deterministic mode is on (Numba caches a compiled
+# kernel per signature: grad_saxpy keeps the code it was first compiled with)
+@cuda.jit
+def grad_saxpy_deterministic(Y, dY, a, X, dX):
+    autodiff_deferred(Reverse, saxpy_kernel, Const, Duplicated(Y, dY), Active(a),
+                      Duplicated(X, dX))

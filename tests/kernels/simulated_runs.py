@@ -110,6 +110,23 @@ def seed_cuda_jl_integration():
     return {"A": A, "B": B, "dA": dA, "dB": dB, "C": C, "dC": dC}
 
 
+def deferred_deterministic(blocks: int):
+    adcuda.deterministic(True)
+    X = np.linspace(0.0, 1.0, 64).astype(np.float32)
+    dX = np.zeros(64, np.float32)
+    K.grad_saxpy_deterministic[blocks, 64 // blocks](
+        np.zeros(64, np.float32), np.ones(64, np.float32), np.float32(2.0), X, dX)
+    adcuda.deterministic(False)
+    return {"dX": dX}
+
+
+def deferred_njit_function():
+    x = np.linspace(0.0, 1.0, 64)
+    dx = np.zeros(64)
+    K.grad_smooth_step[2, 32](x, dx)
+    return {"x": x, "dx": dx}
+
+
 CASES = {
     "test3": seed_test3_as_written,
     "test3_launcher": lambda: seed_test3_launcher(1),
@@ -127,6 +144,9 @@ CASES = {
     "forward_deferred": forward_deferred,
     "rules": rules_in_a_kernel,
     "cuda_jl_integration": seed_cuda_jl_integration,
+    "deferred_deterministic_one_block": lambda: deferred_deterministic(1),
+    "deferred_deterministic_shared_index": lambda: deferred_deterministic(2),
+    "deferred_njit_function": deferred_njit_function,
 }
 
 

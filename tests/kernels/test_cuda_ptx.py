@@ -87,6 +87,10 @@ def test_device_function_with_a_loop_compiles_with_a_local_tape():
     assert ".local" in ptx  # the tape lives in thread-local memory
 
 
+def test_njit_function_differentiated_in_a_kernel_compiles():
+    assert ".entry" in ptx_of(K.grad_smooth_step, (F64, F64))
+
+
 def test_kernels_with_atomics_are_refused_naming_the_line():
     with pytest.raises(Exception, match=r"kernel_defs.py:\d+: kernels using cuda.atomic"):
         ptx_of(K.sum_squares_atomic_grad, (F64,) * 4)

@@ -154,3 +154,16 @@ def test_seed_cuda_jl_integration_example(sim):
     np.testing.assert_array_equal(r["dB"], r["A"])
     np.testing.assert_array_equal(r["dC"], np.zeros(32))
     np.testing.assert_array_equal(r["C"], r["A"] * r["B"])
+
+
+def test_deterministic_autodiff_deferred_poisons_rather_than_races(sim):
+    # Test 3's kernel indexes by threadIdx.x: with one block the index is the thread's own
+    # (no atomics needed); with two blocks two threads share it and, without atomics, the
+    # result is NaN instead of a race
+    assert np.all(sim["deferred_deterministic_one_block"]["dX"] == 2.0)
+    assert np.all(np.isnan(sim["deferred_deterministic_shared_index"]["dX"][:32]))
+
+
+def test_autodiff_deferred_of_an_njit_function_in_a_kernel(sim):
+    r = sim["deferred_njit_function"]
+    np.testing.assert_allclose(r["dx"], 6.0 * r["x"] * (1.0 - r["x"]), rtol=1e-12, atol=1e-15)
