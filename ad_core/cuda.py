@@ -73,10 +73,13 @@ def _forget_typed_overloads() -> None:
 
 
 def tape_slots(n: int) -> None:
-    """Values per thread and tape when a loop pushes on it (default 64)."""
+    """Values per thread and tape when a loop pushes on it (default 64). Like
+    :func:`deterministic`, it applies to kernels compiled from then on."""
     if int(n) < 1:
         raise ADError(f"tape_slots needs a positive count, got {n}")
-    _SETTINGS["tape_slots"] = int(n)
+    if _SETTINGS["tape_slots"] != int(n):
+        _SETTINGS["tape_slots"] = int(n)
+        _forget_typed_overloads()
 
 
 def gpu_present() -> bool:

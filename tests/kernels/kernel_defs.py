@@ -88,6 +88,14 @@ def grad_power_of(x, dx, n):
 
 
 @cuda.jit
+def grad_power_of_small_tape(x, dx, n):  # compiled while tape_slots is small
+    i = cuda.grid(1)
+    if i < x.shape[0]:
+        d = autodiff_deferred(Reverse, power_of, Active, Active(x[i]), Const(n))
+        dx[i] = d[0][0]
+
+
+@cuda.jit
 def sum_squares_atomic_grad(total, dtotal, x, dx):
     autodiff_deferred(Reverse, sum_squares_atomic, Const, Duplicated(total, dtotal),
                       Duplicated(x, dx))
