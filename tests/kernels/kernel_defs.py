@@ -171,3 +171,10 @@ def grad_smooth_step(x, dx):
 def grad_saxpy_deterministic(Y, dY, a, X, dX):
     autodiff_deferred(Reverse, saxpy_kernel, Const, Duplicated(Y, dY), Active(a),
                       Duplicated(X, dX))
+
+
+@cuda.jit
+def tile_kernel(out, a, x):
+    i = cuda.grid(1)
+    if i < out.shape[0]:
+        out[i] = a * x[i % x.shape[0]]  # threads i, i + n, ... all read x[i]

@@ -27,12 +27,12 @@ def seed_test3_as_written():
     return {"X": X, "Y": Y, "dX": dX}
 
 
-def seed_test3_launcher(blocks: int):
+def seed_test3_launcher():
     X = np.random.default_rng(42).random(256).astype(np.float32)
     Y = np.zeros(256, np.float32)
     dY = np.ones(256, np.float32)
     dX = np.zeros(256, np.float32)
-    _, da, _ = adcuda.gradient_kernel(K.saxpy_kernel)[blocks, 256 // blocks](
+    _, da, _ = adcuda.gradient_kernel(K.saxpy_kernel)[1, 256](
         Duplicated(Y, dY), Active(np.float32(2.0)), Duplicated(X, dX))
     return {"X": X, "Y": Y, "dX": dX, "da": da}
 
@@ -128,10 +128,18 @@ def deferred_njit_function():
     return {"x": x, "dx": dx}
 
 
+def tiled_reads():
+    x = np.random.default_rng(5).random(64)
+    dx = np.zeros(64)
+    _, da, _ = adcuda.gradient_kernel(K.tile_kernel)[4, 64](
+        Duplicated(np.zeros(256), np.ones(256)), Active(2.0), Duplicated(x, dx))
+    return {"x": x, "dx": dx, "da": da}
+
+
 CASES = {
     "test3": seed_test3_as_written,
-    "test3_launcher": lambda: seed_test3_launcher(1),
-    "test3_launcher_4_blocks": lambda: seed_test3_launcher(4),
+    "test3_launcher": seed_test3_launcher,
+    "tiled_reads": tiled_reads,
     "shared_atomic": lambda: shared(False),
     "shared_deterministic": lambda: shared(True),
     "shared_deterministic_again": lambda: shared(True),

@@ -53,12 +53,12 @@ def test_seed_test3_through_the_launcher(sim):
     np.testing.assert_array_equal(r["da"], r["X"])  # each thread's own derivative
 
 
-def test_threads_of_other_blocks_sharing_an_index_accumulate(sim):
-    # Test 3's kernel indexes by threadIdx.x only: in 4 blocks of 64, four threads read each
-    # of X[0:64], so each dX element receives four contributions (added atomically)
-    r = sim["test3_launcher_4_blocks"]
-    np.testing.assert_array_equal(r["dX"], np.r_[np.full(64, 8.0), np.zeros(192)])
-    np.testing.assert_array_equal(r["da"], np.tile(r["X"][:64], 4))
+def test_threads_of_other_blocks_reading_one_element_accumulate(sim):
+    # out[i] = a x[i % 64] over 4 blocks of 64: each x element is read by four threads in
+    # four blocks, so its adjoint receives four contributions (added atomically)
+    r = sim["tiled_reads"]
+    np.testing.assert_array_equal(r["dx"], np.full(64, 8.0))
+    np.testing.assert_array_equal(r["da"], np.tile(r["x"], 4))  # per thread: x[i % 64]
 
 
 SHARED_X = np.linspace(0.1, 1.0, 100)
