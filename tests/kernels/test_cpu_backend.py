@@ -133,3 +133,15 @@ def test_custom_rules_apply_inside_kernels():
     dv = np.zeros(64)
     gradient_kernel(K.square_roots)[2, 32](Duplicated(np.zeros(64), np.ones(64)), Duplicated(v, dv))
     np.testing.assert_allclose(dv, 0.5 / np.sqrt(v), rtol=1e-12)
+
+
+def test_autodiff_of_a_kernel_asks_for_a_launch_and_of_a_device_function_works():
+    from adtriad.ad_core import Reverse, autodiff
+    with pytest.raises(ADError, match="saxpy_kernel is a numba.cuda kernel: its derivative "
+                                      "needs a launch"):
+        autodiff(Reverse, K.saxpy_kernel, Const, Duplicated(np.zeros(4), np.ones(4)),
+                 Active(2.0), Duplicated(np.ones(4), np.zeros(4)))
+    # a device function is an ordinary function to the engine: three steps of p = p x + 1/2
+    # from p = 1 give x^3 + x^2/2 + x/2 + 1/2, whose derivative is 3 x^2 + x + 1/2
+    ((d, _),) = autodiff(Reverse, K.power_of, Active, Active(0.5), Const(3))
+    assert d == pytest.approx(3 * 0.25 + 0.5 + 0.5)
