@@ -90,3 +90,18 @@ def test_logged_contributions_are_summed_in_thread_order():
     device.reduce_logs(log_v, log_k, [a, b])
     np.testing.assert_array_equal(a, [0.0, 4.0, 0.0])
     np.testing.assert_array_equal(b, [2.0, 0.0])
+
+
+@pytest.mark.parametrize("first", ["adtriad.ad_core", "numba.cuda"])
+def test_cuda_overload_is_registered_whichever_is_imported_first(first):
+    import subprocess
+    other = "numba.cuda" if first == "adtriad.ad_core" else "adtriad.ad_core"
+    code = (f"import sys, {first}, {other}\n"
+            "assert 'adtriad.ad_core.cuda' in sys.modules\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_importing_adtriad_does_not_import_numba_cuda():
+    import subprocess
+    code = "import sys, adtriad.ad_core\nassert 'numba.cuda' not in sys.modules\n"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
