@@ -3,9 +3,9 @@
 Contract: :func:`capabilities` maps each feature a scenario may ``require`` to ``None`` when
 the engine has it, or to the reason it is missing. ``batch`` is probed by calling the engine
 with ``BatchDuplicated`` (an ``ADError`` saying "not supported yet" means missing);
-``gpu_kernel`` needs ``autodiff_deferred``'s CUDA target (``deferred.CUDA_TARGET``; kernels run
-on the GPU when there is one, else on the CPU kernel backend); ``custom_rules`` needs the rule API of
-``adtriad.ad_core.rules``. :func:`missing` lists the unmet requirements of a scenario; an
+``gpu_kernel`` needs ``autodiff_deferred``'s CUDA target (``deferred.CUDA_TARGET``; kernels
+run on the GPU when there is one, else on the CPU kernel backend); ``custom_rules`` needs the
+rule API of ``adtriad.ad_core.rules``. :func:`missing` lists the unmet requirements of a scenario; an
 unknown feature name is reported as missing, never ignored.
 """
 
