@@ -3,24 +3,15 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-import structlog
-from typer.testing import CliRunner
 
 from adtriad import __version__
 from adtriad.cli import app
 
-try:  # click < 8.2 mixes stderr into stdout unless told not to
-    runner = CliRunner(mix_stderr=False)
-except TypeError:
-    runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def _reset_structlog():
-    yield
-    structlog.reset_defaults()
+sys.path.insert(0, str(Path(__file__).parent))
+from cli_runner import _reset_structlog, runner  # noqa: E402,F401 - the fixture applies here
 
 
 def triad(*args, env=None):

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
-import structlog
-from typer.testing import CliRunner
 
 from adtriad.agents.report import RunReport
 from adtriad.cli import app
@@ -15,16 +14,8 @@ from adtriad.cli import app
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
 
-try:  # click < 8.2 mixes stderr into stdout unless told not to
-    runner = CliRunner(mix_stderr=False)
-except TypeError:
-    runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def _reset_structlog():
-    yield
-    structlog.reset_defaults()
+sys.path.insert(0, str(Path(__file__).parent))
+from cli_runner import _reset_structlog, runner  # noqa: E402,F401 - the fixture applies here
 
 
 @pytest.fixture(scope="module")

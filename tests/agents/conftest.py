@@ -67,3 +67,18 @@ def write_scenario(directory: Path, name: str, text: str) -> Path:
     path = directory / f"{name}.yaml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+# A scenario whose kernel module raises on import: the agent that loads it must fail its
+# round with an error message naming itself.
+BOOM = """
+name: boom
+kernel:
+  entry: f
+  source: |
+    raise RuntimeError("kernel module exploded")
+    def f(x):
+        return x
+mode: Reverse
+arguments: {x: {activity: Active, value: 1.0}}
+"""

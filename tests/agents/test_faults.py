@@ -7,21 +7,10 @@ import pytest
 
 from adtriad.agents import load_scenario, run_scenarios
 
-from conftest import ROOT, write_scenario
+from conftest import BOOM, ROOT, write_scenario
 
 pytestmark = pytest.mark.slow
 
-BOOM = """
-name: boom
-kernel:
-  entry: f
-  source: |
-    raise RuntimeError("kernel module exploded")
-    def f(x):
-        return x
-mode: Reverse
-arguments: {x: {activity: Active, value: 1.0}}
-"""
 
 DIES_ONCE = """
 name: dies_once

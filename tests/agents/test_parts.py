@@ -13,7 +13,7 @@ from adtriad.agents.report import RunReport
 from adtriad.agents.seeds import round_seed
 from adtriad.protocol import Role, Tolerance, check_round
 
-from conftest import ROOT, write_scenario
+from conftest import BOOM, ROOT, write_scenario
 
 TEST1 = ROOT / "scenarios" / "test1_reverse_scalar.yaml"
 SAXPY = ROOT / "scenarios" / "saxpy.yaml"
@@ -53,17 +53,7 @@ def test_a_round_by_hand_is_coherent(engine_cache):
 
 
 def test_an_agent_that_raises_answers_with_an_error_naming_it(engine_cache, tmp_path):
-    path = write_scenario(tmp_path, "boom", """
-name: boom
-kernel:
-  entry: f
-  source: |
-    raise RuntimeError("kernel module exploded")
-    def f(x):
-        return x
-mode: Reverse
-arguments: {x: {activity: Active, value: 1.0}}
-""")
+    path = write_scenario(tmp_path, "boom", BOOM)
     sc = load_scenario(path)
     s = TemperingAgent(cache_dir=engine_cache).open_round(sc.name, 0, 0, "Reverse")
     km = KernelAgent().provide(s, sc, "Reverse")
