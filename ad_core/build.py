@@ -117,6 +117,7 @@ class Spec:
     # top function of a kernel, the arrays only ever indexed by the thread's own index
     device: str | None = None
     exclusive: dict = field(default_factory=dict)
+    atomics: frozenset = frozenset()  # arrays the kernel adds to only with cuda.atomic.add
 
     @property
     def active_params(self) -> set:
@@ -148,12 +149,14 @@ class Builder:
     """Generates the code of a request and of every function it calls."""
 
     def __init__(self, kind: str, width: int = 1, unchecked: bool = False,
-                 device: str | None = None, exclusive: dict | None = None):
+                 device: str | None = None, exclusive: dict | None = None,
+                 atomics: frozenset = frozenset()):
         self.kind = kind
         self.width = width
         self.unchecked = unchecked or (device is not None and kind == "reverse")
         self.device = device
         self.exclusive = exclusive or {}
+        self.atomics = frozenset(atomics)
         self.specs: dict = {}
         self.in_progress: set = set()
         self.chunks: list[str] = []
@@ -176,7 +179,8 @@ class Builder:
         spec = Spec(nf, ti, active, mask, tuple(is_array(t) for t in argtypes), self.kind,
                     is_callee, len(self.specs), returns_none=ti.restype == numba.types.none,
                     width=self.width, unchecked=self.unchecked, device=self.device,
-                    exclusive={} if is_callee else self.exclusive)
+                    exclusive={} if is_callee else self.exclusive,
+                    atomics=frozenset() if is_callee else self.atomics)
         for text, callee in nf.user_callees.items():
             self.bindings[text] = _bind(f"{callee.digest}:primal", jitted(callee.func))
         for text, obj in nf.bindings.items():
@@ -404,22 +408,24 @@ def gradient({', '.join(params + bars + ['capacity_f', 'capacity_i'])}):
 
 def derivative_module(func_sf: SourceFunction, kind: str, argtypes: tuple, mask: tuple,
                       width: int = 1, unchecked: bool = False, boundscheck: bool = False,
-                      device: str | None = None, exclusive: dict | None = None):
+                      device: str | None = None, exclusive: dict | None = None,
+                      atomics: frozenset = frozenset()):
     """Load (generating and writing on first use) the derivative module of a request; width
     > 1 gives batch mode (that many shadows per active value); ``unchecked`` the flavor
     second-order derivatives differentiate; ``boundscheck`` compiles with Numba's index
     checks (raising IndexError instead of writing out of bounds); ``device`` CUDA device
     functions (``"atomic"``, ``"exclusive"`` or ``"log"`` for shared adjoints, see reverse.py)
-    with ``exclusive`` the arrays the thread's own index covers (device.exclusive_arrays)."""
+    with ``exclusive`` the arrays the thread's own index covers (device.exclusive_arrays)
+    and ``atomics`` those the kernel adds to only with ``cuda.atomic.add``."""
     flavor = kind + ("-unchecked" if unchecked else "") + ("-boundscheck" if boundscheck else "")
     if device:
-        flavor += f"-device-{device}-{sorted((exclusive or {}).items())!r}"
+        flavor += f"-device-{device}-{sorted((exclusive or {}).items())!r}-{sorted(atomics)!r}"
     key = request_key(func_sf, flavor, argtypes, mask, width)
     if key in _LOADED:
         return _LOADED[key]
     name = f"adtriad_{func_sf.name}_{key}"
     path = cache_dir() / f"{name}.py"
-    builder = Builder(kind, width, unchecked, device, exclusive)
+    builder = Builder(kind, width, unchecked, device, exclusive, atomics)
     top = None
     if path.exists():
         _register_bindings(func_sf, set())

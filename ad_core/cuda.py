@@ -23,8 +23,10 @@ Contract:
   backend (``kernels.gradient_kernel``) with NumPy arrays.
 - Arrays: NumPy arrays (copied to the device and back by Numba), Numba device arrays and
   CuPy arrays (anything with ``__cuda_array_interface__``, used in place).
-- Kernels using ``cuda.atomic`` are refused on this target (the CPU backend runs them), as
-  are kernels whose gradient would tape whole arrays.
+- Kernels using ``cuda.atomic.add(a, i, v)`` into arrays they change no other way are
+  differentiated in reverse mode (the add stays atomic; its adjoint reads ``a``'s shadow);
+  other atomics, forward mode and deterministic mode for them are refused (the CPU backend
+  runs them), as are kernels whose gradient would tape whole arrays.
 - ``NUMBA_ENABLE_CUDASIM=1``: kernels run in Numba's simulator; the same device-code flavor
   of the derivative runs there, as Python, with the simulator's atomics.
 """
@@ -94,26 +96,42 @@ def _is_kernel(obj) -> bool:
 def device_module(f, kind: str, argtypes: tuple, mask: tuple, flavor: str):
     """The device-code derivative module of ``f`` for these argument types; and whether its
     functions take the thread parameters first (``f`` a kernel or device function)."""
+    atomics: frozenset = frozenset()
     if _is_kernel(f):
         facts = kernels.kernel_facts(f)
-        if facts.atomic_lines:
-            raise ADError(f"{facts.filename}:{facts.atomic_lines[0]}: kernels using cuda.atomic "
-                          "cannot be differentiated on the GPU yet; run them with the CPU "
-                          "kernel backend (adtriad.ad_core.kernels.gradient_kernel)")
+        _check_atomics(facts, kind, flavor)
         sf = get_source_function(kernels.thread_function(f))
         argtypes = _THREAD_TYPES + tuple(argtypes)
         mask = (False,) * len(_THREAD_TYPES) + tuple(mask)
-        exclusive, threaded = facts.exclusive, True
+        exclusive, threaded, atomics = facts.exclusive, True, frozenset(facts.atomic_arrays)
     else:
         py = getattr(f, "py_func", f)
         sf, exclusive, threaded = get_source_function(py), {}, False
     module = build.derivative_module(sf, kind, tuple(argtypes), tuple(mask), device=flavor,
-                                     exclusive=exclusive)
+                                     exclusive=exclusive, atomics=atomics)
     if kind == "reverse" and module.RESULT_KIND not in ("none", "float", "int"):
         raise ADError(f"{sf.func.__qualname__}: differentiated in reverse mode on the GPU, a "
                       "function must return a scalar or nothing (write array results into an "
                       "argument)")
     return module, threaded
+
+
+def _check_atomics(facts, kind: str, flavor: str) -> None:
+    """Kernels that use atomics: ``cuda.atomic.add(a, i, v)`` into arrays changed no other
+    way, differentiated in reverse mode with atomics allowed."""
+    if not facts.atomic_lines:
+        return
+    where = f"{facts.filename}:{facts.atomic_lines[0]}"
+    if facts.other_atomic_lines:
+        raise ADError(f"{facts.filename}:{facts.other_atomic_lines[0]}: on the GPU, a kernel's "
+                      "atomics must be cuda.atomic.add(array, index, value) statements into "
+                      "arrays it changes no other way (the CPU kernel backend runs the rest)")
+    if kind != "reverse":
+        raise ADError(f"{where}: kernels using cuda.atomic are differentiated in reverse mode "
+                      "on the GPU (forward mode runs on the CPU kernel backend)")
+    if flavor != "atomic":
+        raise ADError(f"{where}: the kernel itself adds with float atomics, which deterministic "
+                      "mode excludes; turn deterministic mode off for it")
 
 
 def _result_on_tape(module) -> tuple[int, int]:

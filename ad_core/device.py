@@ -7,6 +7,8 @@ Contract:
   with the launch condition under which that index is unique to the thread (a 1-D launch for
   ``cuda.grid(1)``: with more grid dimensions two threads share ``i``). Adjoints of those
   arrays are added without atomics when the condition holds.
+- :func:`atomic_arrays` finds the array parameters a kernel changes only with
+  ``cuda.atomic.add``: their adjoints are read, never zeroed, so threads can share them.
 - :func:`tape_bound` reads a generated device module and returns how many values one thread
   pushes on each tape, or None where a loop pushes (the count then depends on trip counts).
 - :func:`log_add` (compiled, callable from device code) appends one shared adjoint
@@ -80,6 +82,37 @@ def exclusive_arrays(fdef: ast.FunctionDef, cuda_names: set) -> dict:
         else:
             found[node.id] = condition
     return {name: cond for name, cond in found.items() if name not in refused}
+
+
+def atomic_arrays(fdef: ast.FunctionDef, cuda_names: set) -> tuple[set, list]:
+    """The array parameters a kernel changes only through ``cuda.atomic.add(a, index, value)``
+    (and otherwise reads at most the shape of); and the lines of atomics outside that form."""
+    def is_atomic_add(node):
+        f = node.func if isinstance(node, ast.Call) else None
+        return isinstance(f, ast.Attribute) and f.attr == "add" and \
+            isinstance(f.value, ast.Attribute) and f.value.attr == "atomic" and \
+            isinstance(f.value.value, ast.Name) and f.value.value.id in cuda_names
+    parents = {child: node for node in ast.walk(fdef) for child in ast.iter_child_nodes(node)}
+    params = {a.arg for a in fdef.args.args}
+    found, other = set(), []
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Attribute) and node.attr == "atomic" and \
+                isinstance(node.value, ast.Name) and node.value.id in cuda_names:
+            call = parents.get(parents.get(node))
+            if is_atomic_add(call) and len(call.args) == 3 and \
+                    isinstance(call.args[0], ast.Name) and call.args[0].id in params and \
+                    isinstance(parents.get(call), ast.Expr):
+                found.add(call.args[0].id)
+            else:
+                other.append(node.lineno)
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Name) and node.id in found:
+            parent = parents.get(node)
+            if isinstance(parent, ast.Attribute) and parent.attr in ("shape", "size", "ndim"):
+                continue
+            if not (is_atomic_add(parent) and parent.args[0] is node):
+                other.append(node.lineno)
+    return found, sorted(set(other))
 
 
 def tape_bound(source: str) -> tuple | None:

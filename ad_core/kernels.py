@@ -29,7 +29,7 @@ import numpy as np
 from adtriad.ad_core import build
 from adtriad.ad_core._runtime import new_spills
 from adtriad.ad_core.annotations import Active, Const, Duplicated, DuplicatedNoNeed
-from adtriad.ad_core.device import exclusive_arrays
+from adtriad.ad_core.device import atomic_arrays, exclusive_arrays
 from adtriad.ad_core.errors import ADError
 
 THREAD_PARAMS = ("_tx", "_ty", "_tz", "_bx", "_by", "_bz", "_bdx", "_bdy", "_bdz",
@@ -116,9 +116,12 @@ _FACTS: dict = {}  # python function -> KernelFacts
 class KernelFacts:
     """What the CUDA target needs to know of a kernel beyond its per-thread function."""
 
-    def __init__(self, exclusive: dict, atomic_lines: list, filename: str, differentiates: bool):
+    def __init__(self, exclusive: dict, atomic_lines: list, filename: str, differentiates: bool,
+                 atomics: tuple = (set(), [])):
         self.exclusive = exclusive  # array parameter -> launch condition (device.py)
         self.atomic_lines = atomic_lines
+        # arrays changed only by cuda.atomic.add, and lines of atomics in any other form
+        self.atomic_arrays, self.other_atomic_lines = atomics
         self.filename = filename
         self.differentiates = differentiates  # calls autodiff_deferred
 
@@ -162,6 +165,7 @@ def thread_function(kernel):
     cuda_names = {n for n, v in py.__globals__.items()
                   if v is cuda or type(v).__name__ == "FakeCUDAModule"}
     exclusive = exclusive_arrays(fdef, cuda_names)
+    atomics = atomic_arrays(fdef, cuda_names)
     rewriter = _Rewriter(cuda_names, py.__code__.co_filename, py.__globals__)
     fdef = rewriter.visit(fdef)
     fdef.decorator_list = []
@@ -186,7 +190,9 @@ def thread_function(kernel):
     _THREADS[py] = getattr(module, fdef.name)
     _FACTS[py] = KernelFacts(exclusive, [py.__code__.co_firstlineno - 1 + n
                                          for n in rewriter.atomics], py.__code__.co_filename,
-                             differentiates=_calls_deferred(py))
+                             differentiates=_calls_deferred(py),
+                             atomics=(atomics[0], [py.__code__.co_firstlineno - 1 + n
+                                                   for n in atomics[1]]))
     return _THREADS[py]
 
 

@@ -88,6 +88,9 @@ class _Reverse:
         self.device = spec.device
         if self.device == "log":
             self.tape += [naming.LOG_V, naming.LOG_K]
+        # arrays a kernel changes only with cuda.atomic.add (which reached here as a[i] += v)
+        self.atomics = spec.atomics if self.device else frozenset()
+        self.defs = {s.target: s for s in ir.walk(self.nf.body) if isinstance(s, ir.Assign)}
         self.tape_args = ", ".join(self.tape)
         self.lanes = range(spec.width)
         self.lane = 0
@@ -366,6 +369,12 @@ class _Reverse:
                     out(f"{s.target}, {COUNTS} = {callee.aug_name}({args})", s.loc)
             else:
                 out(f"{s.target} = {ir.expr_src(s.value)}", s.loc)
+        elif isinstance(s, ir.Store) and s.target in self.atomics:
+            if self.store_pushes(s.target):
+                raise ADError(f"{s.loc}: the reverse sweep would need the old values of "
+                              f"{s.target!r}, which other threads change atomically")
+            out(f"cuda.atomic.add({s.target}, {_atomic_index(s.index)}, "
+                f"{self.atomic_increment(s)})", s.loc)
         elif isinstance(s, ir.Store):
             idx = ir.index_src(s.index)
             if self.store_pushes(s.target):
@@ -559,6 +568,14 @@ class _Reverse:
         out = self.out
         if isinstance(s, ir.Assign):
             self.adj_assign(s)
+        elif isinstance(s, ir.Store) and s.target in self.atomics:
+            # an atomic add: its adjoint reads the shared shadow and leaves it as it is (the
+            # load of a[i] that `a[i] += v` starts with adds nothing back: see accumulate)
+            idx = ir.index_src(s.index)
+            for self.lane in self.lanes if s.target in self.active else ():
+                out(self.read(f"{G} = {self.B(s.target)}[{idx}]"), s.loc)
+                if isinstance(s.value, ir.Name) and s.value.id in self.active:
+                    out(f"{self.B(s.value.id)} += {G}", s.loc)
         elif isinstance(s, ir.Store):
             idx = ir.index_src(s.index)
             for self.lane in self.lanes if s.target in self.active else ():
@@ -695,6 +712,8 @@ class _Reverse:
         """``bar[index] += g``; in device code a shadow other threads may touch gets an atomic
         add (or a log entry), unless the launch makes the thread's index its own."""
         bar, idx = self.B(array), ir.index_src(index)
+        if array in self.atomics:
+            return  # the load an atomic add starts with: its shadow was never taken away
         if not self.device or any(isinstance(i, ir.Slice) for i in index):
             emit(f"{bar}[{idx}] += {g}")
             return
@@ -706,7 +725,7 @@ class _Reverse:
             emit = (lambda e: lambda line: e("    " + line))(emit)
         can_log = self.device == "log" and not self.spec.is_callee and array not in self.stored
         if self.device == "atomic":
-            emit(f"cuda.atomic.add({bar}, {idx if len(index) == 1 else f'({idx})'}, {g})")
+            emit(f"cuda.atomic.add({bar}, {_atomic_index(index)}, {g})")
         elif can_log:
             slot = self.spec.active_array_params.index(array)
             emit(f"_log_add({naming.LOG_V}, {naming.LOG_K}, {slot}, "
@@ -723,6 +742,19 @@ class _Reverse:
                 "the kernel itself reads and never writes, through "
                 "adtriad.ad_core.cuda.gradient_kernel(..., deterministic=True) (or index the "
                 "array only by the thread's own cuda.grid index)")
+
+    def atomic_increment(self, s: ir.Store) -> str:
+        """What ``cuda.atomic.add(a, i, v)`` adds: normalized, it reads ``t = a[i]``,
+        ``u = t + v``, ``a[i] = u``; the source of ``v``."""
+        total = self.defs.get(s.value.id) if isinstance(s.value, ir.Name) else None
+        e = total.value if total is not None else None
+        if isinstance(e, ir.BinOp) and e.op == "+" and isinstance(e.left, ir.Name):
+            load = self.defs.get(e.left.id)
+            if load is not None and isinstance(load.value, ir.Index) and \
+                    load.value.value.id == s.target and load.value.index == s.index:
+                return ir.atom_src(e.right)
+        raise ADError(f"{s.loc}: {s.target!r} is changed with cuda.atomic.add, and only that "
+                      "way can the GPU derivative change it; write other results elsewhere")
 
     def slice_ndim(self, s: ir.Store) -> int:
         """Rank of ``a[index]`` for a store with slices: one per slice, plus trailing axes."""
@@ -830,6 +862,11 @@ class _Reverse:
             for j, (a, act, t) in enumerate(zip(call.args, active, argtypes)):
                 if act and (offset or not is_array(t)):
                     self.out(f"{self.B(a.id)} += {res}[{j + offset}]", loc)
+
+
+def _atomic_index(index: tuple) -> str:
+    src = ir.index_src(index)
+    return src if len(index) == 1 else f"({src})"
 
 
 def device_flat_index(bar: str, index: tuple) -> str:

@@ -178,3 +178,17 @@ def tile_kernel(out, a, x):
     i = cuda.grid(1)
     if i < out.shape[0]:
         out[i] = a * x[i % x.shape[0]]  # threads i, i + n, ... all read x[i]
+
+
+@cuda.jit
+def atomic_then_store(total, x):
+    i = cuda.grid(1)
+    if i < x.shape[0]:
+        cuda.atomic.add(total, 0, x[i])
+        total[1] = 0.0  # changed another way too: refused on the GPU
+
+
+@cuda.jit
+def tangent_sum_squares_atomic(total, dtotal, x, dx):
+    autodiff_deferred(Forward, sum_squares_atomic, Const, Duplicated(total, dtotal),
+                      Duplicated(x, dx))

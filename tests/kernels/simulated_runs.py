@@ -136,6 +136,17 @@ def tiled_reads():
     return {"x": x, "dx": dx, "da": da}
 
 
+def atomic_adds(deferred: bool):
+    x = np.random.default_rng(11).random(100)
+    dx, total, dtotal = np.zeros(100), np.zeros(1), np.full(1, 3.0)
+    if deferred:
+        K.sum_squares_atomic_grad[4, 32](total, dtotal, x, dx)
+    else:
+        adcuda.gradient_kernel(K.sum_squares_atomic)[4, 32](Duplicated(total, dtotal),
+                                                            Duplicated(x, dx))
+    return {"x": x, "dx": dx, "total": total, "dtotal": dtotal}
+
+
 CASES = {
     "test3": seed_test3_as_written,
     "test3_launcher": seed_test3_launcher,
@@ -156,6 +167,8 @@ CASES = {
     "deferred_deterministic_one_block": lambda: deferred_deterministic(1),
     "deferred_deterministic_shared_index": lambda: deferred_deterministic(2),
     "deferred_njit_function": deferred_njit_function,
+    "atomic_launcher": lambda: atomic_adds(False),
+    "atomic_deferred": lambda: atomic_adds(True),
 }
 
 

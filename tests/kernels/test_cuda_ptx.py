@@ -91,9 +91,24 @@ def test_njit_function_differentiated_in_a_kernel_compiles():
     assert ".entry" in ptx_of(K.grad_smooth_step, (F64, F64))
 
 
-def test_kernels_with_atomics_are_refused_naming_the_line():
-    with pytest.raises(Exception, match=r"kernel_defs.py:\d+: kernels using cuda.atomic"):
-        ptx_of(K.sum_squares_atomic_grad, (F64,) * 4)
+def test_kernel_with_atomic_adds_keeps_them_atomic():
+    # the primal's cuda.atomic.add(total, 0, x*x) stays an atomic add; dx[i] is own-index
+    ptx = ptx_of(K.sum_squares_atomic_grad, (F64,) * 4)
+    assert "atom.global.add.f64" in ptx
+
+
+def test_atomics_the_gpu_derivative_cannot_keep_are_refused_naming_the_line():
+    with pytest.raises(Exception, match=r"kernel_defs.py:\d+: on the GPU, a kernel's atomics "
+                                        "must be cuda.atomic.add"):
+        adcuda.gradient_kernel(K.atomic_then_store).ptx(Duplicated(np.zeros(2), np.ones(2)),
+                                                        Duplicated(np.ones(4), np.zeros(4)))
+    with pytest.raises(Exception, match=r"kernel_defs.py:\d+: kernels using cuda.atomic are "
+                                        "differentiated in reverse mode"):
+        ptx_of(K.tangent_sum_squares_atomic, (F64,) * 4)
+    with pytest.raises(ADError, match=r"kernel_defs.py:\d+: the kernel itself adds with float "
+                                      "atomics, which deterministic mode excludes"):
+        adcuda.gradient_kernel(K.sum_squares_atomic, deterministic=True).ptx(
+            Duplicated(np.zeros(1), np.ones(1)), Duplicated(np.ones(4), np.zeros(4)))
 
 
 CASES = {
@@ -111,19 +126,22 @@ CASES = {
                                     Duplicated(np.ones((7, 5)), np.zeros((7, 5)))]),
     "rules": (K.square_roots, lambda: [Duplicated(np.zeros(64), np.ones(64)),
                                      Duplicated(np.linspace(1.0, 8.0, 64), np.zeros(64))]),
+    "atomic": (K.sum_squares_atomic, lambda: [Duplicated(np.zeros(1), np.ones(1)),
+                                              Duplicated(np.ones(100), np.zeros(100))]),
     "loop": (K.power_loop, lambda: [Duplicated(np.zeros(64), np.ones(64)),
                                     Duplicated(np.ones(64), np.zeros(64)), Const(10)]),
 }
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-@pytest.mark.parametrize("det", [False, True], ids=["atomic", "deterministic"])
+@pytest.mark.parametrize("name, det", [(name, det) for name in sorted(CASES)
+                                       for det in (False, True)
+                                       if not (det and name == "atomic")])  # refused, above
 def test_gradient_kernel_compiles(name, det):
     kernel, make_args = CASES[name]
     with no_device():
         ptx = adcuda.gradient_kernel(kernel, deterministic=det).ptx(*make_args())
     assert ".entry" in ptx
-    shares = name in ("shared", "stencil")  # threads read elements other threads read
+    shares = name in ("shared", "stencil", "atomic")  # elements other threads touch too
     if det:
         assert FLOAT_ATOMIC not in ptx
     elif shares:

@@ -167,3 +167,13 @@ def test_deterministic_autodiff_deferred_poisons_rather_than_races(sim):
 def test_autodiff_deferred_of_an_njit_function_in_a_kernel(sim):
     r = sim["deferred_njit_function"]
     np.testing.assert_allclose(r["dx"], 6.0 * r["x"] * (1.0 - r["x"]), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("case", ["atomic_launcher", "atomic_deferred"])
+def test_kernel_adding_with_atomics(sim, case):
+    # total[0] += x[i]^2 by every thread (cuda.atomic.add): with seed 3 on total, dx = 6 x;
+    # the seed is read, not consumed, and the primal sum is complete
+    r = sim[case]
+    np.testing.assert_allclose(r["dx"], 6.0 * r["x"], rtol=1e-12)
+    np.testing.assert_array_equal(r["dtotal"], [3.0])
+    assert r["total"][0] == pytest.approx(np.sum(r["x"] ** 2), rel=1e-12)
