@@ -89,15 +89,11 @@ def gpu_present() -> bool:
     return SIMULATOR or cuda.is_available()
 
 
-def _is_kernel(obj) -> bool:
-    return type(obj).__name__ in ("CUDADispatcher", "FakeCUDAKernel")
-
-
 def device_module(f, kind: str, argtypes: tuple, mask: tuple, flavor: str):
     """The device-code derivative module of ``f`` for these argument types; and whether its
     functions take the thread parameters first (``f`` a kernel or device function)."""
     atomics: frozenset = frozenset()
-    if _is_kernel(f):
+    if kernels.is_cuda_function(f):
         facts = kernels.kernel_facts(f)
         _check_atomics(facts, kind, flavor)
         sf = get_source_function(kernels.thread_function(f))
@@ -314,7 +310,7 @@ class gradient_kernel:  # noqa: N801 - used like a kernel
     """``gradient_kernel(kernel, *activities, deterministic=None)[griddim, blockdim](*args)``."""
 
     def __init__(self, kernel, *activities, deterministic: bool | None = None):
-        if not _is_kernel(kernel) and not callable(kernel):
+        if not callable(kernel):
             raise ADError(f"{kernel!r} is not a kernel")
         self.kernel = kernel
         self.activities = activities

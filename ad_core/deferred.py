@@ -56,7 +56,7 @@ def _lower_mode(context, builder, ty, value):
 def autodiff_deferred(mode, f, ret_activity, *args):
     """Outside compiled code: the same as autodiff; in a kernel run by Numba's CUDA
     simulator, that thread's derivative (cuda.py)."""
-    if type(f).__name__ == "FakeCUDAKernel":
+    if type(f).__name__ == "FakeCUDAKernel":  # only the simulator calls this from a kernel
         from adtriad.ad_core.cuda import simulated_deferred
         return simulated_deferred(mode, f, ret_activity, args)
     from adtriad.ad_core.api import autodiff

@@ -28,6 +28,10 @@ _ONE_BLOCK = "(_gdx == 1 and _gdy == 1 and _gdz == 1 and _bdy == 1 and _bdz == 1
 _TWO_D_LAUNCH = "(_gdz == 1 and _bdz == 1)"
 
 
+def _parents(tree) -> dict:
+    return {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+
+
 def thread_index_kind(node, cuda_names: set) -> str | None:
     """'grid1', 'grid2' or 'tid' for ``cuda.grid(1)``, ``cuda.grid(2)``, ``cuda.threadIdx.x``."""
     def is_cuda(n):
@@ -62,7 +66,7 @@ def exclusive_arrays(fdef: ast.FunctionDef, cuda_names: set) -> dict:
     params = {a.arg for a in fdef.args.args}
     found: dict = {}
     refused: set = set()
-    parents = {child: node for node in ast.walk(fdef) for child in ast.iter_child_nodes(node)}
+    parents = _parents(fdef)
     for node in ast.walk(fdef):
         if not (isinstance(node, ast.Name) and node.id in params):
             continue
@@ -92,7 +96,7 @@ def atomic_arrays(fdef: ast.FunctionDef, cuda_names: set) -> tuple[set, list]:
         return isinstance(f, ast.Attribute) and f.attr == "add" and \
             isinstance(f.value, ast.Attribute) and f.value.attr == "atomic" and \
             isinstance(f.value.value, ast.Name) and f.value.value.id in cuda_names
-    parents = {child: node for node in ast.walk(fdef) for child in ast.iter_child_nodes(node)}
+    parents = _parents(fdef)
     params = {a.arg for a in fdef.args.args}
     found, other = set(), []
     for node in ast.walk(fdef):

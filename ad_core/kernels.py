@@ -70,7 +70,7 @@ class _Rewriter(ast.NodeTransformer):
         if isinstance(f, ast.Name) and self.namespace.get(f.id) is _deferred() and \
                 len(node.args) >= 3 and isinstance(node.args[1], ast.Name):
             inner = self.namespace.get(node.args[1].id)
-            if _is_cuda_kernel(inner):
+            if is_cuda_function(inner):
                 # a kernel differentiated in a kernel: its per-thread function, same thread
                 name = f"{node.args[1].id}__thread"
                 self.threads[name] = inner
@@ -141,8 +141,9 @@ def _calls_deferred(py) -> bool:
                if k in py.__code__.co_names)
 
 
-def _is_cuda_kernel(obj) -> bool:
-    return type(obj).__name__ == "CUDADispatcher" and hasattr(obj, "py_func")
+def is_cuda_function(obj) -> bool:
+    """A numba.cuda kernel or device function (or its stand-in in the CUDA simulator)."""
+    return type(obj).__name__ in ("CUDADispatcher", "FakeCUDAKernel")
 
 
 def thread_function(kernel):
@@ -178,7 +179,8 @@ def thread_function(kernel):
               f"globals().update({{k: v for k, v in vars(sys.modules[{py.__module__!r}]).items()"
               " if not k.startswith('__')})\n")
     for name, inner in rewriter.threads.items():
-        key = f"thread:{inner.py_func.__module__}.{inner.py_func.__qualname__}"
+        inner_py = _python_function(inner)
+        key = f"thread:{inner_py.__module__}.{inner_py.__qualname__}"
         build._BINDINGS[key] = numba.njit(thread_function(inner))
         header += f"from adtriad.ad_core.build import binding\n{name} = binding({key!r})\n"
     header += "\n\n"
@@ -265,7 +267,6 @@ class cpu_kernel:  # noqa: N801 - used like numba.cuda.jit's kernels
         # threads run in parallel unless atomics (or derivatives inside the kernel, whose
         # shadows threads may share) need them one after another
         self.parallel = not facts.atomic_lines and not facts.differentiates
-        self.inlined = numba.njit(inline="always")(self.thread)
 
     def __getitem__(self, config):
         griddim, blockdim = config[:2]
@@ -273,7 +274,8 @@ class cpu_kernel:  # noqa: N801 - used like numba.cuda.jit's kernels
         def launch(*args):
             key = (self.thread, self.parallel, len(args))
             if key not in self._loops:
-                self._loops[key] = _run_threads(self.inlined, self.parallel, len(args))
+                inlined = numba.njit(inline="always")(self.thread)
+                self._loops[key] = _run_threads(inlined, self.parallel, len(args))
             self._loops[key](*_dims(griddim), *_dims(blockdim), tuple(args),
                              _chunks(self.parallel))
         return launch

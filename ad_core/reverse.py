@@ -90,7 +90,6 @@ class _Reverse:
             self.tape += [naming.LOG_V, naming.LOG_K]
         # arrays a kernel changes only with cuda.atomic.add (which reached here as a[i] += v)
         self.atomics = spec.atomics if self.device else frozenset()
-        self.defs = {s.target: s for s in ir.walk(self.nf.body) if isinstance(s, ir.Assign)}
         self.tape_args = ", ".join(self.tape)
         self.lanes = range(spec.width)
         self.lane = 0
@@ -746,10 +745,11 @@ class _Reverse:
     def atomic_increment(self, s: ir.Store) -> str:
         """What ``cuda.atomic.add(a, i, v)`` adds: normalized, it reads ``t = a[i]``,
         ``u = t + v``, ``a[i] = u``; the source of ``v``."""
-        total = self.defs.get(s.value.id) if isinstance(s.value, ir.Name) else None
+        defs = {a.target: a for a in ir.walk(self.nf.body) if isinstance(a, ir.Assign)}
+        total = defs.get(s.value.id) if isinstance(s.value, ir.Name) else None
         e = total.value if total is not None else None
         if isinstance(e, ir.BinOp) and e.op == "+" and isinstance(e.left, ir.Name):
-            load = self.defs.get(e.left.id)
+            load = defs.get(e.left.id)
             if load is not None and isinstance(load.value, ir.Index) and \
                     load.value.value.id == s.target and load.value.index == s.index:
                 return ir.atom_src(e.right)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from adtriad.agents.base import guarded, send
-from adtriad.agents.sourcefile import is_cuda_kernel, load_kernel
+from adtriad.agents.sourcefile import load_kernel
 from adtriad.protocol import GradientsPayload, Role, TriadMessage
 
 __all__ = ["AutodiffAgent", "from_message_value", "to_message_value"]
@@ -70,6 +70,7 @@ class AutodiffAgent:
     def differentiate(self, kernel_msg: TriadMessage) -> TriadMessage:
         """The gradients message answering ``kernel_msg``."""
         from adtriad import ad_core
+        from adtriad.ad_core.kernels import is_cuda_function
 
         k = kernel_msg.payload
         t0 = time.perf_counter()
@@ -79,7 +80,7 @@ class AutodiffAgent:
         ret = None if k.return_activity is None else getattr(ad_core, k.return_activity)
         primal = tangent = None
         mode = getattr(ad_core, k.mode)
-        if is_cuda_kernel(func):
+        if is_cuda_function(func):
             derivs = self._kernel_gradient(func, k, anns)
         elif k.mode == "ReverseSplitWithPrimal":
             fwd, rev = ad_core.autodiff_thunk(

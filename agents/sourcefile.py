@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["is_cuda_kernel", "kernel_module_name", "launched", "load_kernel"]
+__all__ = ["kernel_module_name", "launched", "load_kernel"]
 
 
 def kernel_module_name(source: str) -> str:
@@ -54,19 +54,15 @@ def load_kernel(source: str, entry: str, directory: Path) -> Any:
         raise AttributeError(f"the kernel source defines no {entry!r}") from None
 
 
-def is_cuda_kernel(func: Any) -> bool:
-    return type(func).__name__ in ("CUDADispatcher", "FakeCUDAKernel")
-
-
 def launched(func: Any, launch: Any) -> Any:
     """``func`` itself, or for a kernel a function launching it with ``launch``."""
-    if not is_cuda_kernel(func):
+    from adtriad.ad_core.kernels import cpu_kernel, is_cuda_function
+
+    if not is_cuda_function(func):
         return func
     if launch is None:
         raise ValueError(f"{func.__name__} is a numba.cuda kernel: the scenario needs "
                          "kernel.launch (blocks and threads)")
-    from adtriad.ad_core.kernels import cpu_kernel
-
     run = cpu_kernel(func)[launch.blocks, launch.threads]
 
     def launch_kernel(*args):
