@@ -13,7 +13,8 @@ from __future__ import annotations
 from numba.core import types
 
 from adtriad.ad_core import derivatives, ir
-from adtriad.ad_core.errors import ADError
+from adtriad.ad_core.errors import ADError, at, spoken
+from adtriad.ad_core.normalize import normalized
 from adtriad.ad_core.typeinfer import TypeInfo, differentiable, is_array
 
 
@@ -46,6 +47,11 @@ def analyze(nf, ti: TypeInfo, active_params: set[str], notes: list | None = None
     if notes is not None:
         notes += dropped_derivatives(nf, ti, active)
     for p in nf.params:  # a scalar parameter rebound to an active value is just a local
+        if p in active and p not in active_params and is_array(ti.of(p)) and p in nf.hidden:
+            raise ADError(
+                f"{nf.name} writes values that depend on active arguments into a global "
+                f"array{_first_store(nf, p, aliases)}; its derivative would be lost: pass the "
+                "array as an argument annotated Duplicated (with a shadow array)")
         if p in active and p not in active_params and is_array(ti.of(p)):
             where = _first_store(nf, p, aliases)
             raise ADError(
@@ -56,21 +62,89 @@ def analyze(nf, ti: TypeInfo, active_params: set[str], notes: list | None = None
 
 
 def _check_unclassified(nf, ti: TypeInfo, active: set) -> None:
-    """A value that depends on active values must carry the derivative (float scalar or float
-    array) or be one that legitimately has none (integers, booleans). Anything else (a tuple of
-    floats, a complex number) would drop the derivative silently: refuse it."""
+    """Activity is a whitelist. An active value may flow only into a float scalar or a float
+    array (which then carries its derivative), or into an integer or boolean (whose derivative
+    is zero: comparisons, ``int(x)``, stores into integer arrays). Anything else it reaches —
+    a list, a tuple, a complex number, an object, a library call made for its effect — would
+    drop the derivative silently, so it is refused at the user's line."""
     for s in ir.walk(nf.body):
-        if not isinstance(s, ir.Assign) or s.target in active:
-            continue
-        t = types.unliteral(ti.of(s.target)) if ti.of(s.target) is not None else None
-        if t is None or not _holds_reals(t):
-            continue
-        if isinstance(s.value, ir.Attr) and s.value.attr in ("shape", "size", "ndim", "dtype"):
-            continue
-        if _reads_active(s.value, active, ti):
-            raise ADError(f"{s.loc}: {s.target!r} holds a {t} built from active values; the "
-                          "engine follows derivatives through float scalars and float arrays "
-                          "only: unpack tuples into separate variables")
+        if isinstance(s, ir.Assign):
+            if s.target in active or not _reads_active(s.value, active, ti):
+                continue
+            if isinstance(s.value, ir.Attr) and s.value.attr in ("shape", "size", "ndim", "dtype"):
+                continue
+            t = ti.of(s.target)
+            t = types.unliteral(t) if t is not None else None
+            if _integral(t):
+                continue  # piecewise constant: zero derivative (reported by type_warning)
+            if t == types.none and isinstance(s.value, ir.Call) and \
+                    s.value.fn.key in ("user", "rule"):
+                continue  # a call for its effects: differentiated as a call
+            value = s.value
+            if isinstance(value, ir.Call) and value.fn.key == "user":
+                raise at(s.loc, f"{value.fn.user.name} returns {_kind_of(t)} of values that "
+                                "depend on active arguments",
+                         "make it return one float (or write results into an array argument)")
+            if isinstance(value, ir.Call) and value.fn.key != "rule":
+                raise at(s.loc, f"no derivative rule for `{value.fn.text}(...)` returning "
+                                f"{_kind_of(t)}",
+                         "register a rule with adtriad.ad_core.rules or compute it from "
+                         "supported operations")
+            source = next(n for n in ir.expr_names(value) if n in active)
+            raise at(s.loc, f"the active value {spoken(source)} flows into {_kind_of(t)}, "
+                            "which cannot carry a derivative",
+                     _instead(t))
+        elif isinstance(s, ir.Store):
+            if s.target in active or not (isinstance(s.value, ir.Name) and s.value.id in active):
+                continue
+            t = ti.of(s.target)
+            if is_array(t) and isinstance(t.dtype, (types.Integer, types.Boolean)):
+                continue  # truncated to an integer: zero derivative
+            raise at(s.loc, f"the active value {spoken(s.value.id)} is stored into "
+                            f"{_kind_of(t)}, which cannot carry a derivative", _instead(t))
+        elif isinstance(s, ir.ExprStmt) and s.value.fn.key not in ("user", "rule"):
+            call = s.value
+            touched = [a.id for a in list(call.args) + list(call.kwargs.values())
+                       if isinstance(a, ir.Name) and (a.id in active or is_array(ti.of(a.id)))]
+            if touched:
+                raise at(s.loc, f"`{call.fn.text}` is called for its effect on "
+                                f"{spoken(touched[0])}, which the engine cannot follow",
+                         "assign its result instead (`b = f(a)`), or write the change as "
+                         "element or slice stores")
+
+
+def _integral(t) -> bool:
+    """Integers, booleans, and tuples and arrays of them: values whose derivative is zero."""
+    if isinstance(t, types.BaseTuple):
+        return all(_integral(types.unliteral(m)) for m in t.types)
+    if isinstance(t, types.Array):
+        return _integral(t.dtype)
+    return isinstance(t, (types.Integer, types.Boolean))
+
+
+def _kind_of(t) -> str:
+    if t is None:
+        return "a value of unknown type"
+    if isinstance(t, (types.List, types.ListType)):
+        return "a list"
+    if isinstance(t, types.BaseTuple):
+        return "a tuple"
+    if isinstance(t, types.Array):
+        return f"an array of {t.dtype}"
+    if isinstance(t, types.Complex):
+        return "a complex number"
+    return f"a value of type {t}"
+
+
+def _instead(t) -> str:
+    if isinstance(t, (types.List, types.ListType)):
+        return ("keep the values in separate variables or in a NumPy array "
+                "(`x = np.empty(n)` then `x[i] = v`)")
+    if isinstance(t, types.BaseTuple):
+        return "unpack the tuple into separate variables where it is made and read them"
+    if isinstance(t, types.Array):
+        return "use a float array for values that depend on active arguments"
+    return "keep active values in float scalars and float arrays"
 
 
 class ADTypeWarning(UserWarning):
@@ -92,16 +166,6 @@ def dropped_derivatives(nf, ti: TypeInfo, active: set) -> list[str]:
                          f"{sources[0]!r} into a {types.unliteral(t)}; its derivative is "
                          "dropped there (the result is piecewise constant)")
     return notes
-
-
-def _holds_reals(t) -> bool:
-    """Could a value of this type carry a derivative (floats or complexes, also inside
-    tuples)?"""
-    if isinstance(t, types.BaseTuple):
-        return any(_holds_reals(types.unliteral(m)) for m in t.types)
-    if isinstance(t, types.Array):
-        return isinstance(t.dtype, (types.Float, types.Complex))
-    return isinstance(t, (types.Float, types.Complex))
 
 
 def _reads_active(e, active: set, ti: TypeInfo) -> bool:
@@ -134,7 +198,6 @@ def written_params(sf, seen: frozenset = frozenset()) -> set[int]:
         return _WRITTEN[sf]
     if sf in seen:
         return set()
-    from adtriad.ad_core.build import normalized
     nf = normalized(sf)
     base = {p: p for p in nf.params}  # name -> parameter it may view
     for s in ir.walk(nf.body):

@@ -13,6 +13,7 @@ import importlib.util
 import numbers
 import sys
 import warnings
+from contextlib import contextmanager
 
 import numba
 import numpy as np
@@ -141,6 +142,13 @@ def _prepare(mode: Mode, f, args) -> tuple[list, list, tuple]:
                               f"direction, got {type(a.dval).__name__}")
             for lane, shadow in enumerate(a.dval):
                 _check_shadow(Duplicated(a.val, shadow), f"{label}, shadow {lane + 1}", mode)
+        for v, dv, _ in _leaves(a):
+            _check_array_value(v, label)
+            if isinstance(dv, (tuple, list)):
+                for shadow in dv:
+                    _check_array_value(shadow, f"{label} (shadow)")
+            else:
+                _check_array_value(dv, f"{label} (shadow)")
         anns.append(a)
         vals.append(a.val)
         mask.append(isinstance(a, (Active, Duplicated, DuplicatedNoNeed, MixedDuplicated)
@@ -148,6 +156,23 @@ def _prepare(mode: Mode, f, args) -> tuple[list, list, tuple]:
     if not _SETTINGS["strict_aliasing"]:
         _check_overlaps(f, anns)
     return anns, vals, tuple(mask)
+
+
+def _check_array_value(v, label: str) -> None:
+    """Arrays the generated (Numba-compiled) code can take: plain ndarrays of native byte
+    order and a dtype Numba compiles."""
+    if not isinstance(v, np.ndarray):
+        return
+    if type(v) is not np.ndarray:
+        raise ADError(f"{label}: a {type(v).__module__}.{type(v).__name__} is not a plain "
+                      "NumPy array, which compiled code needs; pass np.asarray(x) (for a "
+                      "masked array, x.filled(value) first)")
+    if not v.dtype.isnative:
+        raise ADError(f"{label}: the array has non-native byte order ({v.dtype.str}); pass "
+                      "x.astype(x.dtype.newbyteorder('='))")
+    if v.dtype == np.float16 or v.dtype.kind not in "biufc":
+        raise ADError(f"{label}: arrays of dtype {v.dtype} cannot be compiled; convert with "
+                      "x.astype(np.float32) (or np.float64)")
 
 
 def _check_mixed(a, label: str, mode: Mode) -> None:
@@ -286,9 +311,11 @@ def autodiff(mode, f, *args):
     return _reverse(mode, f, ret, anns, vals, mask)
 
 
-def _module(f, kind, vals, mask, width: int = 1):
+def _module(f, kind, vals, mask, width: int = 1, hidden: bool = True):
+    """The derivative module for these values; its functions take the user's parameters,
+    then the hidden ones (``build.hidden_values(module)``: global arrays read afresh)."""
     sf = get_source_function(_ruled_trampoline(f))
-    module = build.derivative_module(sf, kind, _argtypes(vals), mask, width)
+    module = build.derivative_module(sf, kind, _argtypes(vals), mask, width, hidden=hidden)
     if _SETTINGS["type_warning"]:
         for note in getattr(module, "WARNINGS", ()):
             warnings.warn(note, ADTypeWarning, stacklevel=3)
@@ -332,7 +359,10 @@ def _forward(mode, f, ret, anns, vals, mask):
                       "Duplicated, DuplicatedNoNeed or Const")
     if ret is MixedDuplicated:
         raise ADError("return activity MixedDuplicated is not supported yet")
-    out = module.tangent(*_call_values(anns), *_shadows(anns, width))
+    call_vals = _call_values(anns) + build.hidden_values(module)
+    shadows = _shadows(anns, width)
+    with _first_run(module, call_vals + shadows, "tangent"):
+        out = module.tangent(*call_vals, *shadows)
     primal, dret = (None, None) if out is None else \
         (out[0], out[1] if width == 1 else tuple(out[1:]))
     if ret is Const or kind == "none":
@@ -362,10 +392,32 @@ def _reverse(mode, f, ret, anns, vals, mask):
     width = _width(f, anns)
     module = _module(f, "reverse", vals, mask, width)
     ret, seed = _seed(ret, module.RESULT_KIND, f)
-    call_vals = _call_values(anns)
-    primal, tape = _run_augmented(module, call_vals)
-    derivs = _run_adjoint(module, f, anns, call_vals, (seed,) * width, tape)
+    call_vals = _call_values(anns) + build.hidden_values(module)
+    with _first_run(module, call_vals + _shadows(anns, width), "augmented", "adjoint"):
+        primal, tape = _run_augmented(module, call_vals)
+        derivs = _run_adjoint(module, f, anns, call_vals, (seed,) * width, tape)
     return (primal, derivs) if mode.with_primal else (derivs,)
+
+
+@contextmanager
+def _first_run(module, values, *entries):
+    """The first call of a derivative module compiles it: should Numba refuse the generated
+    code, every array is put back as it was and the failure is an ADError at the user's
+    line. Later calls run unguarded (nothing is left to compile)."""
+    proven = module.__dict__.setdefault("proven", set())
+    if proven.issuperset(entries):
+        yield
+        return
+    saved = [(a, a.copy()) for a in values if isinstance(a, np.ndarray)]
+    try:
+        yield
+    except BaseException as exc:
+        for array, copy in saved:
+            array[...] = copy
+        if isinstance(exc, numba.core.errors.NumbaError):
+            raise ADError(build.explain_failure(module, exc)) from None
+        raise
+    proven.update(entries)
 
 
 def _run_augmented(module, vals):
@@ -417,13 +469,21 @@ def _run_adjoint(module, f, anns, vals, seeds: tuple, tape):
 
 
 class _Tape:
-    """What the forward half of a split call hands to the reverse half (usable once)."""
+    """What the forward half of a split call hands to the reverse half (usable once). It
+    knows what made it — the derivative module (function, activities, types) and the shapes
+    of the arguments — so a reverse call with anything else is refused before any shadow is
+    touched."""
 
-    def __init__(self, module, stacks, classes):
+    def __init__(self, module, stacks, classes, shapes):
         self.module = module
         self.stacks = stacks
         self.classes = classes
+        self.shapes = shapes
         self.used = False
+
+
+def _shapes(vals) -> tuple:
+    return tuple(np.shape(v) if isinstance(v, np.ndarray) else type(v) for v in vals)
 
 
 def autodiff_thunk(mode, f, ret_activity=None, *arg_classes):
@@ -461,8 +521,10 @@ def autodiff_thunk(mode, f, ret_activity=None, *arg_classes):
         anns, vals, mask = _prepare(Reverse, func, args)
         module = _module(func, "reverse", vals, mask, _width(func, anns))
         _seed(ret_activity, module.RESULT_KIND, func)
-        primal, stacks = _run_augmented(module, _call_values(anns))
-        return _Tape(module, stacks, classes), primal, None
+        vals = _call_values(anns) + build.hidden_values(module)
+        with _first_run(module, vals, "augmented"):
+            primal, stacks = _run_augmented(module, vals)
+        return _Tape(module, stacks, classes, _shapes(vals)), primal, None
 
     def reverse(fc, *rest):
         if len(rest) < 2 or not isinstance(rest[-1], _Tape):
@@ -474,6 +536,12 @@ def autodiff_thunk(mode, f, ret_activity=None, *arg_classes):
             raise ADError("this tape was already reversed; run forward again for a new tape")
         anns, vals, mask = _prepare(Reverse, func, args)
         width = _width(func, anns)
+        module = _module(func, "reverse", vals, mask, width)
+        vals = _call_values(anns) + build.hidden_values(module)
+        if module is not tape.module or _shapes(vals) != tape.shapes:
+            raise ADError("this tape was made by the forward call of another function, or "
+                          "with other activities, types or shapes; reverse it with the "
+                          "arguments (and annotations) its forward call had")
         ret, _ = _seed(ret_activity, tape.module.RESULT_KIND, func)
         dret = 1.0 if dret is None else dret
         seeds = tuple(dret) if isinstance(dret, (tuple, list)) else (dret,) * width
@@ -481,7 +549,8 @@ def autodiff_thunk(mode, f, ret_activity=None, *arg_classes):
             raise ADError(f"dret has {len(seeds)} cotangents but the call has {width} lanes")
         seeds = tuple(0.0 if ret is Const else float(d) for d in seeds)
         tape.used = True
-        return (_run_adjoint(tape.module, func, anns, _call_values(anns), seeds, tape.stacks),)
+        with _first_run(module, vals + _shadows(anns, width), "adjoint"):
+            return (_run_adjoint(tape.module, func, anns, vals, seeds, tape.stacks),)
 
     return forward, reverse
 
@@ -616,14 +685,14 @@ def _jacobian_reverse(f, x):
         if module.RESULT_KIND not in ("array", "float"):
             raise ADError(f"jacobian needs a float or array result; "
                           f"{python_function(f).__qualname__} returns {module.RESULT_KIND}")
-        vals = [x.copy()]
+        vals = [x.copy()] + build.hidden_values(module)
         _, tape = _run_augmented(module, vals)
         bars = [np.zeros_like(x) for _ in range(width)]
         if module.RESULT_KIND == "float":
             seeds = [1.0]
         else:
             seeds = _basis(probe.shape, probe.dtype, chunk)
-        module.adjoint(vals[0], *bars, *seeds, *tape)
+        module.adjoint(*vals, *bars, *seeds, *tape)
         _release(module, tape)
         for i, bar in zip(chunk, bars):
             jac[i] = bar
@@ -644,19 +713,22 @@ def hvp(f, x, v):
     v = np.asarray(v, dtype=x.dtype)
     if v.shape != x.shape:
         raise ADError(f"hvp(f, x, v): v has shape {v.shape}, x has {x.shape}")
-    checked = _module(f, "reverse", [x], (True,))
-    autodiff(Reverse, f, Active, Duplicated(x.copy(), np.zeros_like(x)))
+    # second order differentiates generated code, whose globals are bound (the frozen
+    # flavor: its cache key covers the arrays' contents)
+    checked = _module(f, "reverse", [x], (True,), hidden=False)
+    _release(checked, _run_augmented(checked, [x.copy()])[1])  # sizes the tapes
     cap_f, cap_i = (2 * n + 1024 for n in checked.tape_hint)
     sf = get_source_function(f)
     gradient_module = build.derivative_module(sf, "reverse", _argtypes([x]), (True,),
-                                              unchecked=True)
+                                              unchecked=True, hidden=False)
     grad_fn = gradient_module.gradient
     grad_sf = get_source_function(grad_fn)
     for _ in range(8):
         bar, dbar = np.zeros_like(x), np.zeros_like(x)
         vals = [x.copy(), bar, cap_f, cap_i]
         tangent = build.derivative_module(grad_sf, "tangent", _argtypes(vals),
-                                          (True, True, False, False), boundscheck=True)
+                                          (True, True, False, False), boundscheck=True,
+                                          hidden=False)
         try:
             tangent.tangent(x.copy(), bar, cap_f, cap_i, v, dbar)
         except IndexError:

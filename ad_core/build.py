@@ -36,8 +36,8 @@ from adtriad._version import __version__
 from adtriad.paths import DEFAULT_CACHE_DIR
 from adtriad.ad_core import forward, ir, naming, reverse
 from adtriad.ad_core.activity import analyze
-from adtriad.ad_core.errors import ADError
-from adtriad.ad_core.normalize import NormalFunction, normalize
+from adtriad.ad_core.errors import ADError, numba_failure
+from adtriad.ad_core.normalize import NormalFunction, normalized, refresh
 from adtriad.ad_core.source import SourceFunction
 from adtriad.ad_core.rewrites import inplace_arrays, scalarize_tuples
 from adtriad.ad_core.tuples import flatten_params
@@ -45,7 +45,6 @@ from adtriad.ad_core.typeinfer import differentiable, infer, is_array, jitted
 
 _BINDINGS: dict[str, object] = {}
 _LOADED: dict[str, object] = {}
-_NORMAL: dict[SourceFunction, NormalFunction] = {}
 _cache_dir: Path | None = None
 
 
@@ -74,28 +73,6 @@ def cache_dir() -> Path:
         else:
             _cache_dir = Path(DEFAULT_CACHE_DIR).expanduser() / "generated"
     return _cache_dir
-
-
-def normalized(sf: SourceFunction) -> NormalFunction:
-    if sf not in _NORMAL:
-        _NORMAL[sf] = normalize(sf)
-    return _NORMAL[sf]
-
-
-def refresh(sf: SourceFunction, seen: set | None = None) -> bool:
-    """Re-normalize every function of the call tree whose globals were rebound (a global
-    array or number is part of the generated code); True when anything changed."""
-    seen = set() if seen is None else seen
-    if sf in seen:
-        return False
-    seen.add(sf)
-    changed = False
-    if sf in _NORMAL and _NORMAL[sf].stale():
-        del _NORMAL[sf]
-        changed = True
-    for callee in normalized(sf).user_callees.values():
-        changed |= refresh(callee, seen)
-    return changed
 
 
 @dataclass(eq=False)
@@ -150,8 +127,9 @@ class Builder:
 
     def __init__(self, kind: str, width: int = 1, unchecked: bool = False,
                  device: str | None = None, exclusive: dict | None = None,
-                 atomics: frozenset = frozenset()):
+                 atomics: frozenset = frozenset(), hidden: bool = True):
         self.kind = kind
+        self.hidden = hidden
         self.width = width
         self.unchecked = unchecked or (device is not None and kind == "reverse")
         self.device = device
@@ -168,8 +146,7 @@ class Builder:
         if key in self.specs:
             return self.specs[key]
         self.in_progress.add(key)
-        _check_recursion(sf, [])
-        nf = scalarize_tuples(normalized(sf))
+        nf = scalarize_tuples(normalized(sf, self.hidden))
         if not is_callee:
             nf, argtypes, mask = flatten_params(nf, argtypes, mask)
         ti = infer(nf, argtypes)
@@ -182,7 +159,8 @@ class Builder:
                     exclusive={} if is_callee else self.exclusive,
                     atomics=frozenset() if is_callee else self.atomics)
         for text, callee in nf.user_callees.items():
-            self.bindings[text] = _bind(f"{callee.digest}:primal", jitted(callee.func))
+            if text not in nf.hidden_callees:  # those are always called as generated code
+                self.bindings[text] = _bind(f"{callee.digest}:primal", jitted(callee.func))
         for text, obj in nf.bindings.items():
             self.bindings[text] = _bind(f"{sf.digest}:{text}", obj)
         for text, func in nf.ruled.items():
@@ -234,17 +212,6 @@ def rule_key(rs, kind: str) -> str:
     return f"rule:{rs.func.__module__}.{rs.func.__qualname__}:{kind}"
 
 
-def _check_recursion(sf: SourceFunction, path: list) -> None:
-    """Refuse call cycles: the tape layout of a recursive function is not static."""
-    if sf in path:
-        cycle = " -> ".join(p.name for p in path[path.index(sf):] + [sf])
-        raise ADError(f"{sf.filename}:{sf.tree.lineno}: {sf.name} calls itself ({cycle}); "
-                      "recursive functions cannot be differentiated: rewrite the recursion as "
-                      "a loop")
-    for callee in normalized(sf).user_callees.values():
-        _check_recursion(callee, path + [sf])
-
-
 def _bind(key: str, obj) -> str:
     _BINDINGS[key] = obj
     return key
@@ -254,16 +221,38 @@ _KEYS: dict = {}
 
 
 def request_key(sf: SourceFunction, kind: str, argtypes: tuple, mask: tuple,
-                width: int = 1) -> str:
-    """Hash of everything the generated code depends on (memoized per process)."""
+                width: int = 1, hidden: bool = True) -> str:
+    """Hash of everything the generated code depends on (memoized per process). Arrays
+    bound as constants (``hidden`` False) are hashed at every call: Numba compiles their
+    contents in, so changed contents need new code."""
     from adtriad.ad_core import rules
     kind = kind if width == 1 else f"{kind}x{width}"
-    memo = (sf, kind, argtypes, mask, rules.registry_digest())
+    _refresh(sf)
+    frozen = () if hidden else tuple(sorted(_bound_array_digests(sf, set())))
+    memo = (sf, kind, argtypes, mask, rules.registry_digest(), hidden, frozen)
+    if memo not in _KEYS:
+        _KEYS[memo] = _request_key(sf, kind, argtypes, mask, hidden)
+    return _KEYS[memo]
+
+
+def _bound_array_digests(sf: SourceFunction, seen: set) -> set:
+    """Contents of the global arrays bound as constants into the frozen flavor."""
+    if sf in seen:
+        return set()
+    seen.add(sf)
+    nf = normalized(sf, False)
+    out = {hashlib.sha256(np.ascontiguousarray(obj).tobytes()).hexdigest()[:16]
+           + str(obj.dtype) + str(obj.shape)
+           for obj in nf.bindings.values() if isinstance(obj, np.ndarray)}
+    for callee in nf.user_callees.values():
+        out |= _bound_array_digests(callee, seen)
+    return out
+
+
+def _refresh(sf: SourceFunction) -> None:
+    """Forget what was derived from globals that have been rebound since."""
     if refresh(sf):
         _KEYS.clear()
-    if memo not in _KEYS:
-        _KEYS[memo] = _request_key(sf, kind, argtypes, mask)
-    return _KEYS[memo]
 
 
 _ENGINE_DIGEST: list[str] = []
@@ -280,22 +269,23 @@ def engine_digest() -> str:
     return _ENGINE_DIGEST[0]
 
 
-def _request_key(sf: SourceFunction, kind: str, argtypes: tuple, mask: tuple) -> str:
+def _request_key(sf: SourceFunction, kind: str, argtypes: tuple, mask: tuple,
+                 hidden: bool) -> str:
     h = hashlib.sha256()
     h.update(f"{__version__}|{engine_digest()}|{kind}|{argtypes}|{mask}|{numba.__version__}"
-             .encode())
-    for digest in sorted(_closure_digests(sf, set())):
+             f"|{hidden}".encode())
+    for digest in sorted(_closure_digests(sf, set(), hidden)):
         h.update(digest.encode())
     from adtriad.ad_core import rules
     h.update(rules.registry_digest().encode())
     return h.hexdigest()[:24]
 
 
-def _closure_digests(sf: SourceFunction, seen: set) -> set:
+def _closure_digests(sf: SourceFunction, seen: set, hidden: bool) -> set:
     if sf in seen:
         return set()
     seen.add(sf)
-    nf = normalized(sf)
+    nf = normalized(sf, hidden)
     out = {sf.digest, f"{sf.digest}:{sorted(nf.inlined.items())!r}"}
     for obj in nf.bindings.values():
         if isinstance(obj, np.ndarray):
@@ -304,7 +294,7 @@ def _closure_digests(sf: SourceFunction, seen: set) -> set:
         else:
             out.add(repr(obj))
     for callee in nf.user_callees.values():
-        out |= _closure_digests(callee, seen)
+        out |= _closure_digests(callee, seen, hidden)
     from adtriad.ad_core import rules
     for func in nf.ruled.values():  # the primal of a ruled function is compiled in
         out.add(hashlib.sha256(rules._source_text(func).encode()).hexdigest()[:16])
@@ -409,7 +399,7 @@ def gradient({', '.join(params + bars + ['capacity_f', 'capacity_i'])}):
 def derivative_module(func_sf: SourceFunction, kind: str, argtypes: tuple, mask: tuple,
                       width: int = 1, unchecked: bool = False, boundscheck: bool = False,
                       device: str | None = None, exclusive: dict | None = None,
-                      atomics: frozenset = frozenset()):
+                      atomics: frozenset = frozenset(), hidden: bool = True):
     """Load (generating and writing on first use) the derivative module of a request; width
     > 1 gives batch mode (that many shadows per active value); ``unchecked`` the flavor
     second-order derivatives differentiate; ``boundscheck`` compiles with Numba's index
@@ -420,15 +410,17 @@ def derivative_module(func_sf: SourceFunction, kind: str, argtypes: tuple, mask:
     flavor = kind + ("-unchecked" if unchecked else "") + ("-boundscheck" if boundscheck else "")
     if device:
         flavor += f"-device-{device}-{sorted((exclusive or {}).items())!r}-{sorted(atomics)!r}"
-    key = request_key(func_sf, flavor, argtypes, mask, width)
+    hidden = hidden and device is None  # device code binds globals, as Numba's CUDA target does
+    argtypes, mask = with_hidden(func_sf, argtypes, mask, hidden)
+    key = request_key(func_sf, flavor, argtypes, mask, width, hidden)
     if key in _LOADED:
         return _LOADED[key]
     name = f"adtriad_{func_sf.name}_{key}"
     path = cache_dir() / f"{name}.py"
-    builder = Builder(kind, width, unchecked, device, exclusive, atomics)
+    builder = Builder(kind, width, unchecked, device, exclusive, atomics, hidden)
     top = None
     if path.exists():
-        _register_bindings(func_sf, set())
+        _register_bindings(func_sf, set(), hidden)
     else:
         top = builder.spec_for(func_sf, argtypes, mask, False)
         write_module(path, render(builder, top, func_sf, argtypes,
@@ -438,8 +430,19 @@ def derivative_module(func_sf: SourceFunction, kind: str, argtypes: tuple, mask:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     module.__adtriad_top__ = top
+    module.__adtriad_source__ = (func_sf, hidden)
     _LOADED[key] = module
     return module
+
+
+def explain_failure(module, exc) -> str:
+    """An ADError message for generated code that Numba refused to compile: at the user's
+    line the generated line came from, with Numba's reason."""
+    sf = module.__adtriad_source__[0]
+    first, stamp = numba_failure(exc, r"[^\"]*adtriad_[^\"]*\.py")
+    return (f"{stamp or f'{sf.filename}:{sf.tree.lineno}'}: the derivative of "
+            f"{sf.func.__qualname__} cannot be compiled here ({first}); write that line with "
+            "simpler operations (float scalars, NumPy arrays, one operation per line)")
 
 
 def write_module(path: Path, text: str) -> Path:
@@ -452,15 +455,33 @@ def write_module(path: Path, text: str) -> Path:
     return path
 
 
-def _register_bindings(sf: SourceFunction, seen: set) -> None:
+def with_hidden(sf: SourceFunction, argtypes: tuple, mask: tuple, hidden: bool = True):
+    """The argument types and activity mask of the generated code: the user's parameters
+    followed by the hidden (Const) parameters carrying the global arrays it reads."""
+    _refresh(sf)
+    nf = normalized(sf, hidden)
+    extra = nf.hidden_values()
+    if len(argtypes) + len(extra) != len(nf.params):
+        return tuple(argtypes), tuple(mask)  # already given in full
+    return tuple(argtypes) + tuple(numba.typeof(v) for v in extra), \
+        tuple(mask) + (False,) * len(extra)
+
+
+def hidden_values(module) -> list:
+    """The values a loaded module's hidden parameters take now (passed after the user's)."""
+    sf, hidden = module.__adtriad_source__
+    return normalized(sf, hidden).hidden_values()
+
+
+def _register_bindings(sf: SourceFunction, seen: set, hidden: bool) -> None:
     """Re-create the bindings a cached module needs, without typing or generating code."""
     if sf in seen:
         return
     seen.add(sf)
-    nf = normalized(sf)
+    nf = normalized(sf, hidden)
     for callee in nf.user_callees.values():
         _bind(f"{callee.digest}:primal", jitted(callee.func))
-        _register_bindings(callee, seen)
+        _register_bindings(callee, seen, hidden)
     for text, obj in nf.bindings.items():
         _bind(f"{sf.digest}:{text}", obj)
     for text, func in nf.ruled.items():

@@ -99,7 +99,8 @@ def _autodiff_deferred(mode, f, ret_activity, *args):
                       "kernel backend, a kernel)")
     py = f.dispatcher.py_func
     kind, anns, argtypes, mask = typed_call(mode, args)
-    module = build.derivative_module(get_source_function(py), kind, argtypes, mask)
+    module = build.derivative_module(get_source_function(py), kind, argtypes, mask,
+                                     hidden=False)  # compiled code: globals bound, as Numba does
     ret_is_active = getattr(ret_activity, "instance_class", None) is Active or \
         getattr(ret_activity, "classname", "") == "Active"
     return _impl(module, kind, [cls for cls, _ in anns], ret_is_active)

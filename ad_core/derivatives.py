@@ -187,8 +187,20 @@ for _alias, _name in (("np.acos", "np.arccos"), ("np.asin", "np.arcsin"), ("np.a
 ELEMENTWISE["np.fmax"], ELEMENTWISE["np.fmin"] = ELEMENTWISE["np.maximum"], ELEMENTWISE["np.minimum"]
 ARITY["np.fmax"] = ARITY["np.fmin"] = (2,)
 
-# Linear and structural operations, handled by the generators.
-LINEAR = {"np.sum", "np.mean", "np.copy", "np.array", "np.ascontiguousarray"}
+# Linear operations of one array (JAX's deflinear): forward mode applies the operation to
+# the tangent; reverse mode adds the transpose, a template in the cotangent {g} and the
+# operand {0}. A linear operation is never entered without its transpose.
+LINEAR: dict[str, str] = {}
+
+
+def _linear(keys: str, transpose: str) -> None:
+    for key in keys.split():
+        LINEAR[key] = transpose
+
+
+_linear("np.copy np.ascontiguousarray np.array", "{g}")  # np.array([..]): element by element
+_linear("np.sum", "{g}")
+_linear("np.mean", "{g} / {0}.size")
 # Values that do not depend on their arguments' values (only on shapes and dtypes).
 CREATION = {"np.zeros", "np.ones", "np.empty", "np.zeros_like", "np.ones_like",
             "np.empty_like"}
@@ -236,4 +248,4 @@ NO_RULE = sorted({
     "np.arange", "np.linspace", "np.logspace", "np.geomspace", "np.eye", "np.identity",
     "np.meshgrid", "np.vander", "np.sinc", "np.nextafter", "np.spacing", "np.ldexp",
     "np.divmod", "np.frexp", "np.modf",
-} - set(ELEMENTWISE) - LINEAR - CREATION - VIEWS - PRODUCTS - set(EXTREMA))
+} - set(ELEMENTWISE) - set(LINEAR) - CREATION - VIEWS - PRODUCTS - set(EXTREMA))

@@ -88,6 +88,42 @@ def exclusive_arrays(fdef: ast.FunctionDef, cuda_names: set) -> dict:
     return {name: cond for name, cond in found.items() if name not in refused}
 
 
+def written_arrays(fdef: ast.FunctionDef) -> set | None:
+    """The parameters a kernel may write: every one used other than by reading its elements
+    or its shape. None when it may write memory that is no parameter (a global array, shared
+    memory), or calls anything that could."""
+    params = {a.arg for a in fdef.args.args}
+    assigned = {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name)
+                and isinstance(n.ctx, ast.Store)}
+    parents = _parents(fdef)
+    written: set = set()
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Attribute) and node.attr in ("shared", "syncthreads"):
+            return None  # threads of a block share memory
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
+            base = node.value
+            if not isinstance(base, ast.Name) or base.id not in params | assigned:
+                return None
+        if not (isinstance(node, ast.Name) and node.id in params):
+            continue
+        parent = parents.get(node)
+        if isinstance(parent, ast.Attribute) and parent.attr in ("shape", "size", "ndim"):
+            continue
+        if isinstance(parent, ast.Subscript) and parent.value is node and \
+                isinstance(parent.ctx, ast.Load):
+            continue
+        written.add(node.id)
+    stored_locals = {n.value.id for n in ast.walk(fdef) if isinstance(n, ast.Subscript)
+                     and isinstance(n.ctx, ast.Store) and isinstance(n.value, ast.Name)
+                     and n.value.id not in params}
+    for node in ast.walk(fdef):  # a written local bound to a parameter's memory (a view)
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id in stored_locals for t in node.targets) and \
+                any(isinstance(n, ast.Name) and n.id in params for n in ast.walk(node.value)):
+            return None
+    return written
+
+
 def atomic_arrays(fdef: ast.FunctionDef, cuda_names: set) -> tuple[set, list]:
     """The array parameters a kernel changes only through ``cuda.atomic.add(a, index, value)``
     (and otherwise reads at most the shape of); and the lines of atomics outside that form."""

@@ -10,7 +10,7 @@ import numba
 from numba.core import types
 
 from adtriad.ad_core import derivatives, ir
-from adtriad.ad_core.errors import ADError
+from adtriad.ad_core.errors import ADError, at
 from adtriad.ad_core.typeinfer import TypeInfo, is_array
 
 
@@ -102,9 +102,27 @@ def partials(e, target: str, ti: TypeInfo, active: set, loc) -> list[tuple[str, 
 
 
 def no_rule(e, loc) -> ADError:
-    what = ir.expr_src(e)
-    return ADError(f"{loc}: no derivative rule for `{what}` with an active argument; register "
-                   "one with adtriad.ad_core.rules or rewrite it with supported operations")
+    return at(loc, f"no derivative rule for {_described(e)} with an active argument",
+              "register one with adtriad.ad_core.rules, or rewrite it with supported "
+              "operations (see derivatives.py for the table)")
+
+
+def _described(e) -> str:
+    """The construct of a normalized expression, in the user's terms (no engine names)."""
+    if isinstance(e, ir.Call):
+        args = ", ".join(["..."] * len(e.args) + [f"{k}=..." for k in e.kwargs])
+        return f"`{e.fn.text}({args})`"
+    if isinstance(e, ir.Method):
+        return f"the method `.{e.method}()`"
+    if isinstance(e, ir.Attr):
+        return f"the attribute `.{e.attr}`"
+    if isinstance(e, ir.BinOp):
+        return f"the operator `{e.op}` on these types"
+    if isinstance(e, ir.UnaryOp):
+        return f"the unary operator `{e.op.strip()}`"
+    if isinstance(e, ir.Index):
+        return "this indexing"
+    return "this expression"
 
 
 def scale(g: str, p: str) -> str:

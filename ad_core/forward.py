@@ -116,7 +116,10 @@ class _Forward:
         self.out(f"return {', '.join([ir.atom_src(s.value)] + dots)}", s.loc)
 
     def call_is_active(self, call) -> bool:
-        return any(isinstance(a, ir.Name) and a.id in self.active for a in call.args)
+        """Is the call differentiated? Also when the callee reads hidden parameters: only its
+        generated code takes them."""
+        return call.fn.text in self.nf.hidden_callees or \
+            any(isinstance(a, ir.Name) and a.id in self.active for a in call.args)
 
     def user_call(self, call, target: str | None = None) -> str:
         callee = self.builder.request(call, self.spec, "tangent")

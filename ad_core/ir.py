@@ -13,6 +13,7 @@ iteration: that is what makes loops reversible from a trip count.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -200,11 +201,17 @@ def atom_src(a) -> str:
         parts = ["" if p is None else atom_src(p) for p in (a.lower, a.upper, a.step)]
         return ":".join(parts[:2]) if a.step is None else ":".join(parts)
     if isinstance(a, Const):
+        if isinstance(a.value, float) and not math.isfinite(a.value):
+            # repr gives `inf`/`nan`, names generated code does not have
+            return ("math.nan" if math.isnan(a.value) else
+                    "math.inf" if a.value > 0 else "-math.inf")
         return repr(a.value)
     raise TypeError(a)
 
 
 def index_src(index: tuple) -> str:
+    if not index:  # a 0-d array's element: a[()]
+        return "()"
     if len(index) == 1:
         return atom_src(index[0])
     return ", ".join(atom_src(i) for i in index)

@@ -29,7 +29,7 @@ import numpy as np
 from adtriad.ad_core import build
 from adtriad.ad_core._runtime import new_spills
 from adtriad.ad_core.annotations import Active, Const, Duplicated, DuplicatedNoNeed
-from adtriad.ad_core.device import atomic_arrays, exclusive_arrays
+from adtriad.ad_core.device import atomic_arrays, exclusive_arrays, written_arrays
 from adtriad.ad_core.errors import ADError
 
 THREAD_PARAMS = ("_tx", "_ty", "_tz", "_bx", "_by", "_bz", "_bdx", "_bdy", "_bdz",
@@ -117,8 +117,10 @@ class KernelFacts:
     """What the CUDA target needs to know of a kernel beyond its per-thread function."""
 
     def __init__(self, exclusive: dict, atomic_lines: list, filename: str, differentiates: bool,
-                 atomics: tuple = (set(), [])):
+                 atomics: tuple = (set(), []), written: set | None = None):
         self.exclusive = exclusive  # array parameter -> launch condition (device.py)
+        # parameters the kernel may write (None: it may write memory that is not one)
+        self.written = written
         self.atomic_lines = atomic_lines
         # arrays changed only by cuda.atomic.add, and lines of atomics in any other form
         self.atomic_arrays, self.other_atomic_lines = atomics
@@ -167,6 +169,7 @@ def thread_function(kernel):
                   if v is cuda or type(v).__name__ == "FakeCUDAModule"}
     exclusive = exclusive_arrays(fdef, cuda_names)
     atomics = atomic_arrays(fdef, cuda_names)
+    written = written_arrays(fdef)
     rewriter = _Rewriter(cuda_names, py.__code__.co_filename, py.__globals__)
     fdef = rewriter.visit(fdef)
     fdef.decorator_list = []
@@ -174,27 +177,28 @@ def thread_function(kernel):
     fdef.args.args = [ast.arg(arg=a) for a in THREAD_PARAMS] + fdef.args.args
     body = ast.unparse(ast.fix_missing_locations(ast.Module(body=[fdef], type_ignores=[])))
     digest = hashlib.sha256((py.__module__ + py.__qualname__ + body).encode()).hexdigest()[:16]
-    name = f"adtriad_kernel_{digest}"
+    module_name = f"adtriad_kernel_{digest}"
     header = ("import sys\n"
               f"globals().update({{k: v for k, v in vars(sys.modules[{py.__module__!r}]).items()"
               " if not k.startswith('__')})\n")
-    for name, inner in rewriter.threads.items():
+    for bound, inner in rewriter.threads.items():
         inner_py = _python_function(inner)
         key = f"thread:{inner_py.__module__}.{inner_py.__qualname__}"
         build._BINDINGS[key] = numba.njit(thread_function(inner))
-        header += f"from adtriad.ad_core.build import binding\n{name} = binding({key!r})\n"
+        header += f"from adtriad.ad_core.build import binding\n{bound} = binding({key!r})\n"
     header += "\n\n"
-    path = build.write_module(build.cache_dir() / f"{name}.py", header + body + "\n")
-    spec = importlib.util.spec_from_file_location(name, path)
+    path = build.write_module(build.cache_dir() / f"{module_name}.py", header + body + "\n")
+    spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
+    sys.modules[module_name] = module
     spec.loader.exec_module(module)
     _THREADS[py] = getattr(module, fdef.name)
     _FACTS[py] = KernelFacts(exclusive, [py.__code__.co_firstlineno - 1 + n
                                          for n in rewriter.atomics], py.__code__.co_filename,
                              differentiates=_calls_deferred(py),
                              atomics=(atomics[0], [py.__code__.co_firstlineno - 1 + n
-                                                   for n in atomics[1]]))
+                                                   for n in atomics[1]]),
+                             written=written)
     return _THREADS[py]
 
 
@@ -248,6 +252,18 @@ def loop(g0, g1, g2, b0, b1, b2, args, chunks):{loops}{_BODY}thread({_IDX}{_spre
 """, {"thread": thread}, parallel)
 
 
+def primal_race_free(facts: KernelFacts, names: list, args: tuple, g: tuple, b: tuple) -> bool:
+    """May the threads of this launch run in parallel? Only when each array the kernel may
+    write is touched only at the thread's own index, and no two arguments share memory (a
+    thread could then read what another writes)."""
+    if facts.written is None or facts.atomic_lines or facts.differentiates:
+        return False
+    arrays = [a for a in args if isinstance(a, np.ndarray)]
+    if any(np.shares_memory(x, y) for i, x in enumerate(arrays) for y in arrays[i + 1:]):
+        return False
+    return thread_exclusive(facts, [n for n in names if n in facts.written], g, b)
+
+
 def thread_exclusive(facts: KernelFacts, arrays: list, g: tuple, b: tuple) -> bool:
     """Does every thread of this launch touch only its own elements of ``arrays``?"""
     dims = dict(zip(THREAD_PARAMS[6:], b + g))
@@ -263,21 +279,20 @@ class cpu_kernel:  # noqa: N801 - used like numba.cuda.jit's kernels
 
     def __init__(self, kernel):
         self.thread = thread_function(kernel)
-        facts = kernel_facts(kernel)
-        # threads run in parallel unless atomics (or derivatives inside the kernel, whose
-        # shadows threads may share) need them one after another
-        self.parallel = not facts.atomic_lines and not facts.differentiates
+        self.facts = kernel_facts(kernel)
 
     def __getitem__(self, config):
         griddim, blockdim = config[:2]
 
         def launch(*args):
-            key = (self.thread, self.parallel, len(args))
+            g, b = _dims(griddim), _dims(blockdim)
+            # in parallel only when no thread can see another's writes (primal_race_free)
+            parallel = primal_race_free(self.facts, kernel_params(self.thread), args, g, b)
+            key = (self.thread, parallel, len(args))
             if key not in self._loops:
                 inlined = numba.njit(inline="always")(self.thread)
-                self._loops[key] = _run_threads(inlined, self.parallel, len(args))
-            self._loops[key](*_dims(griddim), *_dims(blockdim), tuple(args),
-                             _chunks(self.parallel))
+                self._loops[key] = _run_threads(inlined, parallel, len(args))
+            self._loops[key](*g, *b, tuple(args), _chunks(parallel))
         return launch
 
 
@@ -300,7 +315,7 @@ class gradient_kernel:  # noqa: N801 - used like a kernel
         n_threads = int(np.prod(g) * np.prod(b))
         anns = [Const(0)] * len(THREAD_PARAMS) + list(args)
         anns, vals, mask = api._prepare(api.Reverse, self.thread, anns)
-        module = api._module(self.thread, "reverse", vals, mask)
+        module = api._module(self.thread, "reverse", vals, mask, hidden=False)
         if module.RESULT_KIND != "none":
             raise ADError("a kernel must not return a value")
         n_active = sum(isinstance(a, Active) for a in anns)

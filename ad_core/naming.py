@@ -54,6 +54,11 @@ SEED = f"{PREFIX}_seed"
 GRAD = f"{PREFIX}_g"
 
 
+def hidden(spelled: str) -> str:
+    """The hidden parameter carrying the global ``spelled`` (``DATA``, ``mod.TABLE``)."""
+    return f"{PREFIX}_g_{spelled.replace('.', '_')}"
+
+
 def counter(uid: int) -> str:
     return f"{PREFIX}_trips{uid}"
 

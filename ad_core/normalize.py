@@ -38,6 +38,14 @@ class NormalFunction:
     inlined: dict = field(default_factory=dict)  # global/closure name -> number written in code
     resolved: dict = field(default_factory=dict)  # global/closure name -> object it denoted
     ruled: dict = field(default_factory=dict)  # Fn.text -> function with custom rules
+    # hidden Const parameters (the last params): global/closure arrays read afresh at every
+    # call, own ones and those of the user functions called: param -> zero-argument getter
+    hidden: dict = field(default_factory=dict)
+    hidden_callees: dict = field(default_factory=dict)  # Fn.text -> callee NormalFunction
+
+    def hidden_values(self) -> list:
+        """The current values of the hidden parameters, in parameter order."""
+        return [get() for get in self.hidden.values()]
 
     def stale(self) -> bool:
         """Has a global this function reads been rebound since it was normalized?"""
@@ -62,9 +70,51 @@ class _Loop:
     skip: str | None
 
 
-def normalize(sf: SourceFunction) -> NormalFunction:
-    """Normalize (and fence) one function."""
-    return _Normalizer(sf).run()
+def normalize(sf: SourceFunction, hidden: bool = True) -> NormalFunction:
+    """Normalize (and fence) one function. With ``hidden``, global and closure arrays become
+    hidden Const parameters (read at each call, as Python would); without, they are bound
+    into the generated code as constants (Numba's semantics for compiled callers: kernels and
+    ``autodiff_deferred``)."""
+    return _Normalizer(sf, hidden).run()
+
+
+_NORMAL: dict = {}
+_IN_PROGRESS: list = []
+
+
+def normalized(sf: SourceFunction, hidden: bool = True) -> NormalFunction:
+    """:func:`normalize`, cached per (function, flavor); callees are normalized first (their
+    hidden parameters become the caller's), so a call cycle is refused here."""
+    key = (sf, hidden)
+    if key not in _NORMAL:
+        if sf in _IN_PROGRESS:
+            path = _IN_PROGRESS[_IN_PROGRESS.index(sf):] + [sf]
+            raise ADError(f"{sf.filename}:{sf.tree.lineno}: {sf.name} calls itself "
+                          f"({' -> '.join(p.name for p in path)}); recursive functions cannot "
+                          "be differentiated: rewrite the recursion as a loop")
+        _IN_PROGRESS.append(sf)
+        try:
+            _NORMAL[key] = normalize(sf, hidden)
+        finally:
+            _IN_PROGRESS.remove(sf)
+    return _NORMAL[key]
+
+
+def refresh(sf: SourceFunction, seen: set | None = None) -> bool:
+    """Drop the normalized forms of every function of the call tree that reads a global that
+    was rebound since (and of its callers); True when anything changed."""
+    seen = set() if seen is None else seen
+    if sf in seen:
+        return False
+    seen.add(sf)
+    changed = False
+    for key in [k for k in _NORMAL if k[0] is sf]:
+        nf = _NORMAL[key]
+        callees_changed = any([refresh(c, seen) for c in nf.user_callees.values()])
+        if nf.stale() or callees_changed:
+            del _NORMAL[key]
+            changed = True
+    return changed
 
 
 _DIRECT_JUMPS = (ast.Break, ast.Continue)
@@ -86,8 +136,11 @@ _REFUSED = {
 
 
 class _Normalizer:
-    def __init__(self, sf: SourceFunction):
+    def __init__(self, sf: SourceFunction, hidden: bool = True):
         self.sf = sf
+        self.hide_arrays = hidden
+        self.hidden: dict = {}
+        self.hidden_callees: dict = {}
         self.n = 0
         self.bindings: dict = {}
         self.user_callees: dict = {}
@@ -100,9 +153,7 @@ class _Normalizer:
         self.locals = set(self.params)
         for node in ast.walk(fdef):
             for t in self._targets(node):
-                for sub in ast.walk(t):
-                    if isinstance(sub, ast.Name):
-                        self.locals.add(sub.id)
+                self.locals |= _bound_names(t)
         returns = [n for n in ast.walk(fdef) if isinstance(n, ast.Return)]
         last = fdef.body[-1] if fdef.body else None
         self.early = bool(returns) and not (len(returns) == 1 and returns[0] is last)
@@ -161,8 +212,9 @@ class _Normalizer:
             body.append(ir.Return(value, end))
         elif not body or not isinstance(body[-1], ir.Return):
             body.append(ir.Return(None, end))
-        return NormalFunction(self.sf, self.params, body, self.bindings, self.user_callees,
-                              self.inlined, self.resolved, self.ruled)
+        return NormalFunction(self.sf, self.params + list(self.hidden), body, self.bindings,
+                              self.user_callees, self.inlined, self.resolved, self.ruled,
+                              self.hidden, self.hidden_callees)
 
     # ---- statements ----------------------------------------------------------------------
     def block(self, stmts: list) -> list:
@@ -230,6 +282,13 @@ class _Normalizer:
             if not isinstance(s.value, ast.Call):
                 raise self.refuse(s, "an expression statement that is not a call")
             value = self.expr(s.value, out)
+            if isinstance(value, ir.Method):
+                # a method called for its effect changes its object (a.fill(v), l.append(v)):
+                # invisible to the generators, so it is refused rather than dropped
+                raise self.refuse(s, f"the method call `{_unparse(s.value)}` as a statement",
+                                  "write the change as element or slice stores "
+                                  "(`a[:] = v` for a.fill(v)); keep values in NumPy arrays, "
+                                  "not lists")
             if isinstance(value, ir.Call):
                 out.append(ir.ExprStmt(value, self.loc(s)))
         elif isinstance(s, ast.If):
@@ -462,6 +521,13 @@ class _Normalizer:
             if kwargs:
                 raise self.refuse(node, f"keyword arguments in the call to {callee.name}",
                                   "pass them positionally")
+            inner = normalized(callee, self.hide_arrays)
+            if inner.hidden:  # the callee's globals, read afresh, are passed down by the caller
+                self.hidden_callees[text] = inner
+                for param, get in inner.hidden.items():
+                    mine = f"{param}_{callee.digest[:6]}"
+                    self.hidden[mine] = get
+                    args.append(ir.Name(mine))
         elif fn is None and isinstance(obj, type) and issubclass(obj, np.generic):
             fn = ir.Fn(f"np.{obj.__name__}", f"np.{obj.__name__}", obj)
         elif fn is None:
@@ -537,12 +603,28 @@ class _Normalizer:
             return self.bind(obj, spelled)
         if isinstance(obj, type) and issubclass(obj, np.generic):
             return ir.Ref(f"np.{obj.__name__}")
+        if isinstance(obj, np.ndarray) and self.hide_arrays:
+            return self.hide(spelled)
         if isinstance(obj, (np.ndarray, tuple)):
             return self.bind(obj, spelled)
         if isinstance(obj, types.ModuleType):
             raise self.refuse(node, f"the module {spelled} used as a value")
         raise self.refuse(node, f"the global {spelled!r} of type {type(obj).__name__}",
                           "pass it as an argument")
+
+    def hide(self, spelled: str) -> ir.Name:
+        """A global array as a hidden parameter, fetched by name at every call."""
+        param = naming.hidden(spelled)
+        if param not in self.hidden:
+            namespace, path = self.sf.namespace, spelled.split(".")
+
+            def get(namespace=namespace, path=path):
+                obj = lookup(namespace, path[0])
+                for attr in path[1:]:
+                    obj = getattr(obj, attr)
+                return obj
+            self.hidden[param] = get
+        return ir.Name(param)
 
     def bind(self, obj, spelled: str) -> ir.Ref:
         text = f"{naming.PREFIX}_global_{spelled.replace('.', '_')}"
@@ -556,6 +638,15 @@ class _AtomNode(ast.expr):
     def __init__(self, atom):
         super().__init__()
         self.atom = atom
+
+
+def _bound_names(target) -> set:
+    """Names an assignment target binds (``a[i] = v`` binds none: it writes into ``a``)."""
+    if isinstance(target, ast.Name):
+        return {target.id}
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return set().union(*map(_bound_names, target.elts)) if target.elts else set()
+    return set()
 
 
 def _load(target):

@@ -28,7 +28,7 @@ import numba
 from adtriad.ad_core import array_rules, derivatives, ir, naming, rule_calls, rules
 from adtriad.ad_core.emit import (Emitter, atom_type, elementwise_key, no_rule, partials, scale,
                                   zero_of)
-from adtriad.ad_core.errors import ADError
+from adtriad.ad_core.errors import ADError, at, spoken
 from adtriad.ad_core.typeinfer import is_array, is_float
 
 TF, NF, TI, NI, SF, SI = naming.TAPE
@@ -123,8 +123,8 @@ class _Reverse:
         if self.kind(name) == "other":
             loc = next(s.loc for s in ir.walk(self.nf.body)
                        if isinstance(s, ir.Assign) and s.target == name)
-            raise ADError(f"{loc}: reverse mode would have to save the tuple {name!r} on the "
-                          "tape; unpack it into separate variables")
+            raise at(loc, f"reverse mode would have to save the tuple {spoken(name)} on the "
+                          "tape", "unpack it into separate variables")
         return True
 
     def store_pushes(self, array: str) -> bool:
@@ -133,6 +133,8 @@ class _Reverse:
     def call_differentiated(self, call) -> bool:
         if call.fn.key == "rule":
             return any(isinstance(a, ir.Name) and a.id in self.active for a in call.args)
+        if call.fn.text in self.nf.hidden_callees:
+            return True  # only its generated code takes the hidden parameters
         return call.fn.key == "user" and any(
             isinstance(a, ir.Name) and (a.id in self.active or
                                         (a.id in self.N and self.kind(a.id) == "array"))
@@ -167,10 +169,12 @@ class _Reverse:
                 if name in self.nf.params or count > 1 or name not in top:
                     loc = next(s.loc for s in ir.walk(self.nf.body)
                                if isinstance(s, ir.Assign) and s.target == name)
-                    raise ADError(
-                        f"{loc}: reverse mode needs the array {name!r} to be created exactly "
-                        "once, outside loops and branches; create it once before the loop and "
-                        "write into its elements")
+                    what = (f"the array {name!r}" if not name.startswith(naming.PREFIX) else
+                            "an array value (a row, a slice or a whole-array result)")
+                    raise at(loc, f"reverse mode needs {what} to be made exactly once, "
+                                  "outside loops and branches",
+                             "create it once before the loop and write into its elements, "
+                             "or index elements (a[t, j]) in a loop")
 
     def _find_recomputable(self, stmts) -> None:
         """Values the adjoint sweep recomputes instead of taping: scalars assigned once, read
@@ -527,8 +531,9 @@ class _Reverse:
             return None
         unfixed = [n for n in ir.expr_names(v) if n != source and not self.fixed_value(n)]
         if unfixed or source not in self.active:
-            raise ADError(f"{s.loc}: reverse mode needs the view {s.target!r} of {source!r} to be "
-                          "taken with bounds that never change; compute them once before it")
+            raise at(s.loc, f"reverse mode needs the view {spoken(s.target)} of "
+                            f"{spoken(source)} to be taken with bounds that never change",
+                     "compute the bounds once before it")
         return text.format(self.B(source))
 
     def pop(self, name: str) -> None:
@@ -787,13 +792,13 @@ class _Reverse:
                 if isinstance(a, ir.Name) and a.id in self.active:
                     out(self.read(f"{self.B(a.id)} += {g}[{k}]"), loc)
             return
+        if len(e.args) != 1:
+            raise at(loc, f"reverse mode supports `{e.fn.text}` of one array only",
+                     f"write `{e.fn.text}(a)`, or `{e.fn.text}(a, axis=k)` for a reduction")
         (a,) = e.args
-        if not (isinstance(a, ir.Name) and a.id in self.active):
-            return
-        if e.fn.key == "np.mean":
-            out(self.read(f"{self.B(a.id)} += {g} / {a.id}.size"), loc)
-        else:
-            out(self.read(f"{self.B(a.id)} += {g}"), loc)
+        if isinstance(a, ir.Name) and a.id in self.active:
+            transpose = derivatives.LINEAR[e.fn.key].format(a.id, g=g)
+            out(self.read(f"{self.B(a.id)} += {transpose}"), loc)
 
     def adj_call(self, call, grads: list, loc) -> None:
         """Reverse a call: the callee's adjoint takes the arguments, the adjoints of the active

@@ -12,6 +12,7 @@ Contract: each returns an equivalent NormalFunction (the input is not modified).
 from __future__ import annotations
 
 import copy
+import itertools
 
 from adtriad.ad_core import ir, naming
 from adtriad.ad_core.tuples import _copy_statements
@@ -88,25 +89,26 @@ def inplace_arrays(nf, ti):
                for s in ir.walk(nf.body)):
         return nf
     out = copy.copy(nf)
-    out.body = _rewrite_inplace(_copy_statements(nf.body), ti)
+    out.body = _rewrite_inplace(_copy_statements(nf.body), ti, itertools.count(1))
     return out
 
 
-def _rewrite_inplace(stmts: list, ti) -> list:
+def _rewrite_inplace(stmts: list, ti, numbers) -> list:
     out = []
     for s in stmts:
         if isinstance(s, ir.Assign) and s.inplace and is_array(ti.of(s.target)):
             value = s.value
             if not isinstance(value, (ir.Name, ir.Const)):
-                tmp = naming.PREFIX + f"_inplace{id(s) % 10**6}"
+                tmp = naming.flag("inplace", next(numbers))
                 out.append(ir.Assign(tmp, value, s.loc))
                 value = ir.Name(tmp)
             whole = (ir.Slice(None, None, None),) * ti.of(s.target).ndim
             out.append(ir.Store(s.target, whole, value, s.loc))
             continue
         if isinstance(s, ir.If):
-            s.body, s.orelse = _rewrite_inplace(s.body, ti), _rewrite_inplace(s.orelse, ti)
+            s.body = _rewrite_inplace(s.body, ti, numbers)
+            s.orelse = _rewrite_inplace(s.orelse, ti, numbers)
         elif isinstance(s, (ir.For, ir.While)):
-            s.body = _rewrite_inplace(s.body, ti)
+            s.body = _rewrite_inplace(s.body, ti, numbers)
         out.append(s)
     return out

@@ -147,7 +147,10 @@ def _lambda_tree(py, text: str, filename: str, start: int, indent: int) -> ast.F
         raise ADError(f"{filename}:{start}: could not find the source of this lambda; "
                       "define it as a one-line lambda or a `def`")
     def signature(code):  # what tells lambdas on one line apart (bytecode varies by context)
-        return (code.co_names, code.co_consts, code.co_varnames, code.co_argcount)
+        # a name the lambda closes over is a free variable in place and a global when the
+        # lambda is compiled alone: compare the names it reads, whichever kind they are
+        return (sorted(set(code.co_names) | set(code.co_freevars)), code.co_consts,
+                code.co_varnames, code.co_argcount)
 
     matches = []
     for node in candidates:

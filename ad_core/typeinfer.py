@@ -7,6 +7,7 @@ the user's ``file:line`` when Numba cannot compile the function. No machine code
 
 from __future__ import annotations
 
+import linecache
 import math
 import re
 import types as types_
@@ -18,7 +19,7 @@ from numba.core import compiler, errors as nb_errors, typed_passes, types
 from numba.core.registry import cpu_target
 
 from adtriad.ad_core import ir
-from adtriad.ad_core.errors import ADError
+from adtriad.ad_core.errors import ADError, numba_failure
 from adtriad.ad_core.normalize import NormalFunction
 
 _JITTED: dict = {}
@@ -79,15 +80,30 @@ def primal_source(nf: NormalFunction) -> tuple[str, dict]:
     lines = [f"def {nf.name}({', '.join(nf.params)}):"] + ir.to_source(nf.body, stamp=True)
     namespace = {"np": np, "math": math, **nf.bindings}
     for text, callee in nf.user_callees.items():
-        namespace[text] = jitted(callee.func)
+        inner = nf.hidden_callees.get(text)
+        namespace[text] = jitted(callee.func) if inner is None else _typing_primal(inner)
     for text, func in nf.ruled.items():
         namespace[text] = jitted(func)
     return "\n".join(lines) + "\n", namespace
 
 
+_TYPING_PRIMALS: dict = {}
+
+
+def _typing_primal(nf: NormalFunction):
+    """A callee taking hidden parameters, as a dispatcher the caller's typing can call (the
+    generated code calls its generated twin instead)."""
+    if id(nf) not in _TYPING_PRIMALS:
+        src, namespace = primal_source(nf)
+        exec(compile(src, f"<adtriad-primal {nf.name}>", "exec"), namespace)
+        _TYPING_PRIMALS[id(nf)] = (nf, numba.njit(namespace[nf.name]))
+    return _TYPING_PRIMALS[id(nf)][1]
+
+
 def infer(nf: NormalFunction, argtypes: tuple) -> TypeInfo:
     src, namespace = primal_source(nf)
     filename = f"<adtriad-primal {nf.name}>"
+    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)  # for errors
     exec(compile(src, filename, "exec"), namespace)
     func = namespace[nf.name]
     tc, tg = cpu_target.typing_context, cpu_target.target_context
@@ -97,7 +113,7 @@ def infer(nf: NormalFunction, argtypes: tuple) -> TypeInfo:
         func_ir = compiler.run_frontend(func)
         result = typed_passes.type_inference_stage(tc, tg, func_ir, argtypes, None)
     except nb_errors.NumbaError as exc:
-        raise ADError(_explain(exc, src, nf)) from None
+        raise ADError(_explain(exc, nf)) from None
     merged: dict = {}
     for name, t in result.typemap.items():
         if name.startswith("$"):
@@ -112,18 +128,8 @@ def infer(nf: NormalFunction, argtypes: tuple) -> TypeInfo:
     return TypeInfo(merged, types.unliteral(result.return_type))
 
 
-def _explain(exc, src: str, nf: NormalFunction) -> str:
+def _explain(exc, nf: NormalFunction) -> str:
     """Numba's error, summarised, pointing at the user's line."""
-    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
-    where = nf.source.filename
-    match = re.search(r'File "<adtriad-primal [^>]*>", line (\d+)', text)
-    if match:
-        line = src.splitlines()[int(match.group(1)) - 1]
-        stamp = re.search(r"# (.+:\d+)$", line)
-        if stamp:
-            where = stamp.group(1)
-    skip = ("During:", "File", "Failed in", "Enable logging", "^", "<source", "Use of")
-    lines = [ln.strip() for ln in text.splitlines()]
-    first = next((ln for ln in lines if ln and not ln.startswith(skip)), text)
-    return (f"{where}: Numba cannot compile {nf.name}: {first[:400]}. "
+    first, stamp = numba_failure(exc, r"<adtriad-primal [^>]*>")
+    return (f"{stamp or nf.source.filename}: Numba cannot compile {nf.name}: {first}. "
             "Rewrite that line in the nopython subset Numba supports.")

@@ -1,0 +1,98 @@
+"""Functions for test_soundness.py, in a file of their own: the engine reads their source,
+and the tests change the module-level arrays below in place between calls."""
+
+import math
+
+import numpy as np
+from numba import cuda
+
+WEIGHTS = np.array([1.0, 2.0, 3.0])
+SCALE = np.array([2.0])
+
+
+def list_of_actives(a):
+    x = [1.0, a, 3.0]
+    return x[0] * x[1]
+
+
+def weighted(a):
+    s = 0.0
+    for i in range(WEIGHTS.shape[0]):
+        s += WEIGHTS[i] * a
+    return s
+
+
+def weight_times(i, a):
+    return WEIGHTS[i] * a * SCALE[0]
+
+
+def weighted_by_callee(a):
+    s = 0.0
+    for i in range(WEIGHTS.shape[0]):
+        s += weight_times(i, a)
+    return s
+
+
+def dot_with(w, a):
+    s = 0.0
+    for i in range(w.shape[0]):
+        s += w[i] * a
+    return s
+
+
+def passes_global_on(a):
+    return dot_with(WEIGHTS, a)
+
+
+def writes_global(a):
+    WEIGHTS[0] = a
+    return a
+
+
+def with_constants(a):
+    return min(a, math.inf) * np.pi + (0.0 if a > -np.inf else 1.0)
+
+
+def fills(a, x):
+    x.fill(a)
+    return x[0]
+
+
+def shuffles(x):
+    np.random.shuffle(x)
+    return x[0] * x[1]
+
+
+def zero_d(a):
+    return a[()] * a[()] * 3.0
+
+
+def squares(a):
+    return np.sum(a * a)
+
+
+def total(a):
+    return np.sum(a)
+
+
+def sum_positional_axis(a):
+    return np.sum(np.sum(a, 0))
+
+
+def frexp_of(a):
+    q = math.frexp(a)
+    return q[0]
+
+
+@cuda.jit
+def running_sum(a):
+    i = cuda.grid(1)
+    if 0 < i < a.shape[0]:
+        a[i] = a[i - 1] + 1.0
+
+
+@cuda.jit
+def own_elements(a, b):
+    i = cuda.grid(1)
+    if i < a.shape[0]:
+        b[i] = 2.0 * a[i]

@@ -1,0 +1,159 @@
+"""A wrong derivative is never returned silently: each case here once was one (or a raw
+crash), and is now either right — checked against a closed form or finite differences — or an
+ADError that names the user's line and leaves every array as it was."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import soundness_defs as D
+from adtriad.ad_core import (ADError, Active, Const, Duplicated, Forward, Reverse,
+                             ReverseSplitWithPrimal, autodiff, autodiff_thunk, gradient)
+from adtriad.ad_core.kernels import cpu_kernel
+from adtriad.ad_core.testing import check_grads
+
+DEFS = D.__file__
+ENGINE = str(Path(__import__("adtriad.ad_core", fromlist=["api"]).__file__).parent)
+
+
+def refusal(call) -> str:
+    with pytest.raises(ADError) as info:
+        call()
+    message = str(info.value)
+    assert "_ad_" not in message, message  # never an engine temporary
+    assert ENGINE + "/" not in message, message  # never a place inside the engine
+    return message
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_active_value_in_a_list_is_refused_at_its_line(mode):
+    call = (lambda: autodiff(Reverse, D.list_of_actives, Active, Active(2.0))) \
+        if mode == "reverse" else (lambda: autodiff(Forward, D.list_of_actives,
+                                                    Duplicated(2.0, 1.0)))
+    message = refusal(call)
+    assert re.search(rf"{re.escape(DEFS)}:\d+:\d+: the active value 'a' flows into a list", message)
+    assert "x = [1.0, a, 3.0]" in message and "NumPy array" in message
+
+
+def test_global_array_changed_in_place_is_read_afresh():
+    saved = D.WEIGHTS.copy()
+    try:
+        assert autodiff(Reverse, D.weighted, Active, Active(2.0)) == ((6.0,),)
+        D.WEIGHTS[:] = 10.0
+        assert autodiff(Reverse, D.weighted, Active, Active(2.0)) == ((30.0,),)
+        assert autodiff(Forward, D.weighted, Duplicated(2.0, 1.0)) == (30.0,)
+        # through a callee reading two globals, and a global passed on as an argument
+        assert autodiff(Reverse, D.weighted_by_callee, Active, Active(1.0)) == ((60.0,),)
+        D.SCALE[0] = 0.5
+        assert autodiff(Forward, D.weighted_by_callee, Duplicated(1.0, 1.0)) == (15.0,)
+        assert autodiff(Reverse, D.passes_global_on, Active, Active(1.0)) == ((30.0,),)
+        D.WEIGHTS[:] = [1.0, -1.0, 4.0]
+        assert autodiff(Reverse, D.passes_global_on, Active, Active(1.0)) == ((4.0,),)
+    finally:
+        D.WEIGHTS[:] = saved
+        D.SCALE[0] = 2.0
+
+
+def test_writing_active_values_into_a_global_array_is_refused():
+    saved = D.WEIGHTS.copy()
+    message = refusal(lambda: autodiff(Reverse, D.writes_global, Active, Active(2.0)))
+    assert "global array" in message and "Duplicated" in message
+    np.testing.assert_array_equal(D.WEIGHTS, saved)
+
+
+def test_lambda_closing_over_local_data():
+    X, y = np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 1.0])
+
+    def loss(p, X, y):
+        r = 0.0
+        for i in range(X.shape[0]):
+            r += (p[0] * X[i] - y[i]) ** 2
+        return r
+
+    p = np.array([0.5])
+    (g,) = gradient(Reverse, lambda p: loss(p, X, y), p)
+    np.testing.assert_allclose(g, [2.0 * np.sum((0.5 * X - y) * X)])
+    X[:] = [1.0, 1.0, 1.0]  # closure data changed in place: seen by the next call
+    (g,) = gradient(Reverse, lambda p: loss(p, X, y), p)
+    np.testing.assert_allclose(g, [2.0 * np.sum((0.5 * X - y) * X)])
+
+
+def test_infinity_and_pi_globals():
+    assert autodiff(Reverse, D.with_constants, Active, Active(2.0))[0][0] == pytest.approx(np.pi)
+    assert autodiff(Forward, D.with_constants, Duplicated(2.0, 1.0))[0] == pytest.approx(np.pi)
+
+
+def test_split_tape_knows_what_made_it():
+    fwd, rev = autodiff_thunk(ReverseSplitWithPrimal, D.squares, Active, Duplicated)
+    _, rev_total = autodiff_thunk(ReverseSplitWithPrimal, D.total, Active, Duplicated)
+    a, da = np.array([1.0, 2.0, 3.0]), np.zeros(3)
+    tape, primal, _ = fwd(Const(D.squares), Duplicated(a, da))
+    assert primal == 14.0
+    message = refusal(lambda: rev_total(Const(D.total), Duplicated(a, da), 1.0, tape))
+    assert "tape" in message
+    other = np.zeros(4)
+    refusal(lambda: rev(Const(D.squares), Duplicated(np.ones(4), other), 1.0, tape))
+    np.testing.assert_array_equal(da, 0.0)
+    np.testing.assert_array_equal(other, 0.0)
+    rev(Const(D.squares), Duplicated(a, da), 1.0, tape)  # the right call still works
+    np.testing.assert_array_equal(da, 2.0 * a)
+
+
+def test_method_called_for_its_effect_is_refused():
+    x = np.zeros(3)
+    message = refusal(lambda: autodiff(Reverse, D.fills, Active, Active(2.0),
+                                       Duplicated(x, np.zeros(3))))
+    assert "x.fill(a)" in message and "a[:] = v" in message
+    np.testing.assert_array_equal(x, 0.0)
+
+
+def test_library_call_for_its_effect_on_an_array_is_refused():
+    x = np.array([1.0, 2.0, 3.0])
+    message = refusal(lambda: autodiff(Reverse, D.shuffles, Active, Duplicated(x, np.zeros(3))))
+    assert "np.random.shuffle" in message
+    np.testing.assert_array_equal(x, [1.0, 2.0, 3.0])
+
+
+def test_library_function_returning_a_tuple_is_refused_by_name():
+    message = refusal(lambda: autodiff(Reverse, D.frexp_of, Active, Active(2.0)))
+    assert "math.frexp" in message
+
+
+def test_zero_dimensional_arrays():
+    check_grads(D.zero_d, Duplicated(np.array(1.5), np.array(0.0)), modes=("Reverse", "Forward"))
+
+
+@pytest.mark.parametrize("array", [np.ones(3, np.float16), np.ones(3, ">f8"),
+                                   np.ma.masked_array(np.ones(3))],
+                         ids=["float16", "big-endian", "masked"])
+def test_arrays_numba_cannot_take_are_refused_naming_the_argument(array):
+    message = refusal(lambda: autodiff(Reverse, D.squares, Active,
+                                       Duplicated(array, np.zeros_like(array))))
+    assert message.startswith("argument 1 ('a')")
+
+
+def test_reduction_with_a_positional_axis_is_refused_in_reverse_not_crashing():
+    a = np.ones((2, 3))
+    message = refusal(lambda: autodiff(Reverse, D.sum_positional_axis, Active,
+                                       Duplicated(a, np.zeros_like(a))))
+    assert "axis=k" in message
+    (t,) = autodiff(Forward, D.sum_positional_axis, Duplicated(a, np.ones_like(a)))
+    assert t == 6.0
+
+
+def test_cpu_backend_runs_threads_in_order_when_they_read_what_others_write():
+    for _ in range(3):  # a parallel run would race (and differ from run to run)
+        a = np.zeros(4096)
+        cpu_kernel(D.running_sum)[16, 256](a)
+        np.testing.assert_array_equal(a, np.arange(4096.0))
+
+
+def test_cpu_backend_in_order_when_arguments_share_memory():
+    a = np.arange(2048.0)
+    cpu_kernel(D.own_elements)[8, 256](a, a)  # b is a: b[i] = 2 a[i] reads only a[i]
+    np.testing.assert_array_equal(a, 2.0 * np.arange(2048.0))
+    b = np.zeros(2048)
+    cpu_kernel(D.own_elements)[8, 256](np.arange(2048.0), b)
+    np.testing.assert_array_equal(b, 2.0 * np.arange(2048.0))
