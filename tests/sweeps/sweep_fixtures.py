@@ -106,6 +106,8 @@ def cluster():
     if ray.is_initialized():
         ray.shutdown()
     temp = tempfile.mkdtemp(prefix="rsw", dir="/tmp")  # socket paths must stay short
+    # Cluster() records the head's address in Ray's default folder whatever temp_dir says
+    os.makedirs(os.path.join(tempfile.gettempdir(), "ray"), exist_ok=True)
     args = {"num_cpus": 1, "include_dashboard": False, "temp_dir": temp,
             "object_store_memory": 80 * 1024 * 1024}
     c = Cluster(initialize_head=True, head_node_args=args)
