@@ -13,7 +13,7 @@ from __future__ import annotations
 from numba.core import types
 
 from adtriad.ad_core import derivatives, ir
-from adtriad.ad_core.errors import ADError, at, spoken
+from adtriad.ad_core.errors import ADError, at, spoken, user_line
 from adtriad.ad_core.normalize import normalized
 from adtriad.ad_core.typeinfer import TypeInfo, differentiable, is_array
 
@@ -91,7 +91,7 @@ def _check_unclassified(nf, ti: TypeInfo, active: set) -> None:
                          "register a rule with adtriad.ad_core.rules or compute it from "
                          "supported operations")
             source = next(n for n in ir.expr_names(value) if n in active)
-            raise at(s.loc, f"the active value {spoken(source)} flows into {_kind_of(t)}, "
+            raise at(s.loc, f"{spoken(source, 'active value')} flows into {_kind_of(t)}, "
                             "which cannot carry a derivative",
                      _instead(t))
         elif isinstance(s, ir.Store):
@@ -100,7 +100,7 @@ def _check_unclassified(nf, ti: TypeInfo, active: set) -> None:
             t = ti.of(s.target)
             if is_array(t) and isinstance(t.dtype, (types.Integer, types.Boolean)):
                 continue  # truncated to an integer: zero derivative
-            raise at(s.loc, f"the active value {spoken(s.value.id)} is stored into "
+            raise at(s.loc, f"{spoken(s.value.id, 'active value')} is stored into "
                             f"{_kind_of(t)}, which cannot carry a derivative", _instead(t))
         elif isinstance(s, ir.ExprStmt) and s.value.fn.key not in ("user", "rule"):
             call = s.value
@@ -151,6 +151,9 @@ class ADTypeWarning(UserWarning):
     """An active value is converted to an integer: its derivative is dropped there."""
 
 
+_SHAPE_ONLY = {"len", "np.shape", "np.size", "np.ndim"}  # read no values
+
+
 def dropped_derivatives(nf, ti: TypeInfo, active: set) -> list[str]:
     """Where an active value is converted to an integer (the derivative is dropped there)."""
     notes = []
@@ -161,10 +164,12 @@ def dropped_derivatives(nf, ti: TypeInfo, active: set) -> list[str]:
         if t is None or not isinstance(types.unliteral(t), (types.Integer, types.Boolean)):
             continue
         sources = [n for n in ir.expr_names(s.value) if n in active]
-        if sources and isinstance(s.value, ir.Call):  # int(x), math.floor(x), round(x), ...
-            notes.append(f"{s.loc}: `{ir.expr_src(s.value)}` turns the active value "
-                         f"{sources[0]!r} into a {types.unliteral(t)}; its derivative is "
-                         "dropped there (the result is piecewise constant)")
+        if sources and isinstance(s.value, ir.Call) and s.value.fn.key not in _SHAPE_ONLY:
+            # int(x), math.floor(x), round(x), ...
+            notes.append(f"{s.loc}: `{user_line(s.loc)}` turns "
+                         f"{spoken(sources[0], 'active value')} into a "
+                         f"{types.unliteral(t)}; its derivative is dropped there (the result "
+                         "is piecewise constant)")
     return notes
 
 
@@ -239,15 +244,10 @@ def _alias_groups(nf, ti: TypeInfo) -> dict[str, set[str]]:
             v = s.value
             if isinstance(v, ir.Name):
                 src = v.id
-            elif isinstance(v, ir.Attr) and v.attr == "T":
-                src = v.value.id
             elif isinstance(v, ir.Index) and is_array(ti.of(v.value.id)):
                 src = v.value.id
-            elif isinstance(v, ir.Method) and v.method in ("reshape", "transpose"):
-                src = v.obj.id
-            elif isinstance(v, ir.Call) and v.fn.key in derivatives.VIEWS and \
-                    isinstance(v.args[0], ir.Name):
-                src = v.args[0].id
+            elif _view_source(v) is not None:
+                src = _view_source(v)
             if src is not None:
                 parent[find(s.target)] = find(src)
     groups: dict[str, set[str]] = {}
@@ -259,6 +259,16 @@ def _alias_groups(nf, ti: TypeInfo) -> dict[str, set[str]]:
         for m in members:
             out[m] = members
     return out
+
+
+def _view_source(e) -> str | None:
+    """The array a view expression (``a.T``, ``a.reshape(..)``, ``np.transpose(a)``) looks
+    into, or None."""
+    rule = derivatives.lookup(e)
+    if rule is None or rule.shape != "view":
+        return None
+    first = ir.operands(e)[0]
+    return first.id if isinstance(first, ir.Name) else None
 
 
 def _first_store(nf, name: str, aliases) -> str:

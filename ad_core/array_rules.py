@@ -47,10 +47,12 @@ def _sum_loops(bar: str, term_ndim: int, bar_ndim: int) -> list[str]:
     return lines
 
 
-def reduce_axis(emit, bar: str, g: str, fn: str, array: str, axis: int, ndim: int) -> None:
-    """Adjoint of ``np.sum(a, axis=k)`` / ``np.mean(a, axis=k)``: spread g back along k."""
+def reduce_axis(emit, bar: str, g: str, axis_scale: str, array: str, axis: int,
+                ndim: int) -> None:
+    """Adjoint of a reduction along axis k (``np.sum(a, axis=k)``): spread g back along k,
+    divided by the rule's ``axis_scale`` (``" / {0}.shape[{axis}]"`` for a mean)."""
     axis = axis % ndim
-    scale = f" / {array}.shape[{axis}]" if fn == "np.mean" else ""
+    scale = axis_scale.format(array, axis=axis)
     emit(f"{bar} += np.expand_dims({g}, {axis}){scale}")
 
 

@@ -1,93 +1,189 @@
-"""The one table of built-in derivative rules.
+"""The one table of derivative rules: every rule both code generators use, looked up one way.
 
-Element-wise rules give the partial derivative of the result ``z`` with respect to each
-operand as an expression template: ``{0}``, ``{1}`` are the operands, ``{z}`` the result and
-``{M}`` the module (``math`` for scalars, ``np`` for arrays). Forward mode emits
-``dz = sum(partial_i * dx_i)``; reverse mode emits ``bar_x_i += g * partial_i``. A partial of
-``None`` means "not differentiable in that operand" (integer-valued, for instance); ``"0"``
-means the derivative is zero. Linear and structural operations (``np.sum``, ``copy``,
-creation) are handled by name in the code generators, listed in :data:`LINEAR` and
-:data:`CREATION`.
+Each entry of :data:`RULES` is a :class:`Rule` of one *shape*, made by the helper for that
+shape (in the spirit of JAX's ``defjvp``/``deflinear`` and autograd's ``defvjp``):
 
-Functions Numba supports that have no rule here are refused when they meet an active argument
-(:func:`rule_for`), never differentiated as zero.
+* ``elementwise`` (:func:`defunary`, :func:`defbinary`, :func:`defelementwise`): the partial
+  derivative of the result ``z`` with respect to each operand as an expression template —
+  ``{0}``, ``{1}`` the operands, ``{z}`` the result, ``{M}`` the module (``math`` for scalars,
+  ``np`` for arrays). Forward mode emits ``dz = sum(partial_i * dx_i)``, reverse mode
+  ``bar_x_i += g * partial_i`` (summed back over broadcast axes). A partial of ``None`` means
+  "not differentiable in that operand"; ``"0"`` a zero derivative.
+* ``linear`` (:func:`deflinear`): a linear map of its first operand with its transpose, a
+  template in the cotangent ``{g}`` and the operand ``{0}``; forward applies the map to the
+  tangent. Nothing linear enters the table without its transpose.
+* ``reduction`` (:func:`defreduction`): a linear reduction over the whole array or an
+  ``axis=k``: the transpose of the whole reduction, and the scale of one along an axis.
+* ``view`` (:func:`defview`): a view of its first operand; its adjoint is the same view of
+  the operand's adjoint (so nothing is added), its tangent the same view of the tangent.
+* ``product`` (:func:`defproduct`): bilinear matrix products (``@``, ``np.dot``).
+* ``creation`` (:func:`defcreation`): results that depend on shapes only (zero derivative).
+* ``extrema`` (:func:`defextremum`): whole-array max/min; the derivative flows to the
+  arg-extremum.
+* ``custom``: a user's rules (:mod:`~adtriad.ad_core.rules`), registered into :data:`CUSTOM`
+  by the function they differentiate and looked up through :func:`lookup` like the rest.
+
+Keys are operators (``+``, ``u-``), library functions (``math.sin``, ``np.sum``), methods
+(``.sum``, ``.reshape``) and attributes (``.T``). What has no entry is refused by the
+generators when an active value reaches it (an ADError at the user's line), never treated as
+constant; :data:`NO_RULE` lists the NumPy functions Numba compiles that have none yet.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
-# key -> function(operands, z, M, consts) -> list of partial templates (already formatted)
-Partial = Callable[..., list]
-ELEMENTWISE: dict[str, Partial] = {}
+from adtriad.ad_core import ir
+
+SHAPES = ("elementwise", "linear", "reduction", "view", "product", "creation", "extrema",
+          "custom")
 
 
-ARITY: dict[str, tuple[int, ...]] = {}  # how many operands each rule is written for
+@dataclass(frozen=True)
+class Rule:
+    """One registered rule; which fields matter depends on ``shape``."""
+
+    key: str
+    shape: str
+    partials: Callable | None = None  # elementwise: (operands, z, M, consts) -> templates
+    arity: tuple = ()  # elementwise: the operand counts the partials are written for
+    transpose: str | None = None  # linear, reduction: the cotangent's image, in {g} and {0}
+    # reduction: the divisor along a reduced axis (source, in {0} and {axis}); None when the
+    # reduction has no axis form (Numba compiles np.mean without one)
+    axis_scale: str | None = ""
+    arg: str | None = None  # extrema: the function giving the arg-extremum
 
 
-def _unary(keys: str, template: str) -> None:
+RULES: dict[str, Rule] = {}
+CUSTOM: dict = {}  # user rules: Python function -> rules.RuleSet (see rules.py)
+
+
+def defelementwise(keys: str, partials: Callable, arity: tuple) -> None:
     for key in keys.split():
-        ELEMENTWISE[key] = (lambda t: lambda a, z, M, c: [t.format(*a, z=z, M=M)])(template)
-        ARITY[key] = (1,)
+        RULES[key] = Rule(key, "elementwise", partials=partials, arity=arity)
 
 
-def _binary(keys: str, t0: str | None, t1: str | None) -> None:
-    def rule(a, z, M, c, t0=t0, t1=t1):
+def defunary(keys: str, template: str) -> None:
+    defelementwise(keys, lambda a, z, M, c: [template.format(*a, z=z, M=M)], (1,))
+
+
+def defbinary(keys: str, t0: str | None, t1: str | None) -> None:
+    def rule(a, z, M, c):
         return [None if t0 is None else t0.format(*a, z=z, M=M),
                 None if t1 is None else t1.format(*a, z=z, M=M)]
+    defelementwise(keys, rule, (2,))
+
+
+def deflinear(keys: str, transpose: str) -> None:
     for key in keys.split():
-        ELEMENTWISE[key] = rule
-        ARITY[key] = (2,)
+        RULES[key] = Rule(key, "linear", transpose=transpose)
+
+
+def defreduction(keys: str, transpose: str, axis_scale: str | None = "") -> None:
+    for key in keys.split():
+        RULES[key] = Rule(key, "reduction", transpose=transpose, axis_scale=axis_scale)
+
+
+def defview(keys: str) -> None:
+    for key in keys.split():
+        RULES[key] = Rule(key, "view")
+
+
+def defproduct(keys: str) -> None:
+    for key in keys.split():
+        RULES[key] = Rule(key, "product")
+
+
+def defcreation(keys: str) -> None:
+    for key in keys.split():
+        RULES[key] = Rule(key, "creation")
+
+
+def defextremum(keys: str, arg: str) -> None:
+    for key in keys.split():
+        RULES[key] = Rule(key, "extrema", arg=arg)
+
+
+def alias(new: str, old: str) -> None:
+    RULES[new] = Rule(new, **{k: v for k, v in vars(RULES[old]).items() if k != "key"})
+
+
+_CUSTOM_RULE = Rule("rule", "custom")
+
+
+def key_of(e) -> str | None:
+    """The table key of a normalized expression (None for loads, names and user calls, which
+    the generators handle structurally)."""
+    if isinstance(e, ir.BinOp):
+        return e.op
+    if isinstance(e, ir.UnaryOp):
+        return "u" + e.op.strip()
+    if isinstance(e, ir.Call):
+        return None if e.fn.key == "user" else e.fn.key
+    if isinstance(e, ir.Method):
+        return "." + e.method
+    if isinstance(e, ir.Attr):
+        return "." + e.attr
+    return None
+
+
+def lookup(e) -> Rule | None:
+    """The rule for an expression, or None: the one lookup both generators use."""
+    key = key_of(e)
+    if key == "rule":
+        return _CUSTOM_RULE
+    return RULES.get(key) if key is not None else None
 
 
 # Operators (scalars and arrays alike).
-_binary("+", "1", "1")
-_binary("-", "1", "-1")
-_binary("*", "{1}", "{0}")
-_binary("/", "1.0 / {1}", "-{z} / {1}")
-_binary("%", "1", "-({0} // {1})")
-_binary("//", "0", "0")
-_unary("u-", "-1")
-_unary("u+", "1")
+defbinary("+", "1", "1")
+defbinary("-", "1", "-1")
+defbinary("*", "{1}", "{0}")
+defbinary("/", "1.0 / {1}", "-{z} / {1}")
+defbinary("%", "1", "-({0} // {1})")
+defbinary("//", "0", "0")
+defunary("u-", "-1")
+defunary("u+", "1")
 
 # math / numpy element-wise functions of one argument.
-_unary("math.sin np.sin", "{M}.cos({0})")
-_unary("math.cos np.cos", "-{M}.sin({0})")
-_unary("math.tan np.tan", "1.0 + {z} * {z}")
-_unary("math.asin np.arcsin", "1.0 / {M}.sqrt(1.0 - {0} * {0})")
-_unary("math.acos np.arccos", "-1.0 / {M}.sqrt(1.0 - {0} * {0})")
-_unary("math.atan np.arctan", "1.0 / (1.0 + {0} * {0})")
-_unary("math.sinh np.sinh", "{M}.cosh({0})")
-_unary("math.cosh np.cosh", "{M}.sinh({0})")
-_unary("math.tanh np.tanh", "1.0 - {z} * {z}")
-_unary("math.asinh np.arcsinh", "1.0 / {M}.sqrt({0} * {0} + 1.0)")
-_unary("math.acosh np.arccosh", "1.0 / {M}.sqrt({0} * {0} - 1.0)")
-_unary("math.atanh np.arctanh", "1.0 / (1.0 - {0} * {0})")
-_unary("math.exp np.exp", "{z}")
-_unary("math.expm1 np.expm1", "{z} + 1.0")
-_unary("np.exp2 math.exp2", "{z} * 0.6931471805599453")
-_unary("np.log", "1.0 / {0}")
-_unary("math.log2 np.log2", "1.0 / ({0} * 0.6931471805599453)")
-_unary("math.log10 np.log10", "1.0 / ({0} * 2.302585092994046)")
-_unary("math.log1p np.log1p", "1.0 / (1.0 + {0})")
-_unary("math.sqrt np.sqrt", "0.5 / {z}")
-_unary("np.cbrt", "1.0 / (3.0 * {z} * {z})")
-_unary("np.square", "2.0 * {0}")
-_unary("np.negative", "-1")
-_unary("math.erf", "1.1283791670955126 * math.exp(-{0} * {0})")
-_unary("math.erfc", "-1.1283791670955126 * math.exp(-{0} * {0})")
-_unary("math.fabs abs np.abs np.fabs", "{M}.copysign(1.0, {0})")
-_unary("math.degrees np.degrees", "57.29577951308232")
-_unary("math.radians np.radians", "0.017453292519943295")
-_unary("float np.float64 np.float32", "1")
-_unary("math.floor math.ceil math.trunc np.floor np.ceil np.trunc np.rint round", "0")
-_binary("math.atan2 np.arctan2", "{1} / ({0} * {0} + {1} * {1})", "-{0} / ({0} * {0} + {1} * {1})")
-_binary("math.hypot np.hypot", "{0} / {z}", "{1} / {z}")
-_binary("math.copysign np.copysign",
+defunary("math.sin np.sin", "{M}.cos({0})")
+defunary("math.cos np.cos", "-{M}.sin({0})")
+defunary("math.tan np.tan", "1.0 + {z} * {z}")
+defunary("math.asin np.arcsin", "1.0 / {M}.sqrt(1.0 - {0} * {0})")
+defunary("math.acos np.arccos", "-1.0 / {M}.sqrt(1.0 - {0} * {0})")
+defunary("math.atan np.arctan", "1.0 / (1.0 + {0} * {0})")
+defunary("math.sinh np.sinh", "{M}.cosh({0})")
+defunary("math.cosh np.cosh", "{M}.sinh({0})")
+defunary("math.tanh np.tanh", "1.0 - {z} * {z}")
+defunary("math.asinh np.arcsinh", "1.0 / {M}.sqrt({0} * {0} + 1.0)")
+defunary("math.acosh np.arccosh", "1.0 / {M}.sqrt({0} * {0} - 1.0)")
+defunary("math.atanh np.arctanh", "1.0 / (1.0 - {0} * {0})")
+defunary("math.exp np.exp", "{z}")
+defunary("math.expm1 np.expm1", "{z} + 1.0")
+defunary("np.exp2 math.exp2", "{z} * 0.6931471805599453")
+defunary("np.log", "1.0 / {0}")
+defunary("math.log2 np.log2", "1.0 / ({0} * 0.6931471805599453)")
+defunary("math.log10 np.log10", "1.0 / ({0} * 2.302585092994046)")
+defunary("math.log1p np.log1p", "1.0 / (1.0 + {0})")
+defunary("math.sqrt np.sqrt", "0.5 / {z}")
+defunary("np.cbrt", "1.0 / (3.0 * {z} * {z})")
+defunary("np.square", "2.0 * {0}")
+defunary("np.negative", "-1")
+defunary("math.erf", "1.1283791670955126 * math.exp(-{0} * {0})")
+defunary("math.erfc", "-1.1283791670955126 * math.exp(-{0} * {0})")
+defunary("math.fabs abs np.abs np.fabs", "{M}.copysign(1.0, {0})")
+defunary("math.degrees np.degrees", "57.29577951308232")
+defunary("math.radians np.radians", "0.017453292519943295")
+defunary("float np.float64 np.float32", "1")
+defunary("math.floor math.ceil math.trunc np.floor np.ceil np.trunc np.rint round", "0")
+defbinary("math.atan2 np.arctan2", "{1} / ({0} * {0} + {1} * {1})", "-{0} / ({0} * {0} + {1} * {1})")
+defbinary("math.hypot np.hypot", "{0} / {z}", "{1} / {z}")
+defbinary("math.copysign np.copysign",
         "{M}.copysign(1.0, {0}) * {M}.copysign(1.0, {1})", "0")
-_binary("math.fmod np.fmod", "1", "-{M}.trunc({0} / {1})")
-_binary("min", "(1.0 if {0} <= {1} else 0.0)", "(0.0 if {0} <= {1} else 1.0)")
-_binary("max", "(1.0 if {0} >= {1} else 0.0)", "(0.0 if {0} >= {1} else 1.0)")
+defbinary("np.fmod", "1", "-{M}.trunc({0} / {1})")  # (math.fmod: Numba has none)
+defbinary("min", "(1.0 if {0} <= {1} else 0.0)", "(0.0 if {0} <= {1} else 1.0)")
+defbinary("max", "(1.0 if {0} >= {1} else 0.0)", "(0.0 if {0} >= {1} else 1.0)")
 
 
 def _power(a, z, M, c):
@@ -112,25 +208,14 @@ def _power(a, z, M, c):
     return [d0, d1]
 
 
-for _key in ("**", "math.pow", "np.power"):
-    ELEMENTWISE[_key] = _power
-    ARITY[_key] = (2,)
+defelementwise("** math.pow np.power", _power, (2,))
 
 
-def _log(a, z, M, c):
-    """``log(x)`` or ``log(x, base)``."""
-    if len(a) == 1:
-        return [f"1.0 / {a[0]}"]
-    x, b = a
-    return [f"1.0 / ({x} * math.log({b}))", f"-{z} / ({b} * math.log({b}))"]
-
-
-ELEMENTWISE["math.log"] = _log
-ARITY["math.log"] = (1, 2)
+defunary("math.log", "1.0 / {0}")  # (Numba compiles no math.log(x, base))
 # Gamma functions through the digamma function of the runtime.
-_unary("math.gamma", "{z} * _digamma({0})")
-_unary("math.lgamma", "_digamma({0})")
-_binary("math.ldexp", "2.0 ** {1}", None)
+defunary("math.gamma", "{z} * _digamma({0})")
+defunary("math.lgamma", "_digamma({0})")
+defbinary("math.ldexp", "2.0 ** {1}", None)
 
 def _extremum(op: str):
     def rule(a, z, M, c):
@@ -141,9 +226,8 @@ def _extremum(op: str):
     return rule
 
 
-ELEMENTWISE["np.maximum"] = _extremum(">=")
-ELEMENTWISE["np.minimum"] = _extremum("<=")
-ARITY["np.maximum"] = ARITY["np.minimum"] = (2,)
+defelementwise("np.maximum np.fmax", _extremum(">="), (2,))
+defelementwise("np.minimum np.fmin", _extremum("<="), (2,))
 
 
 def _where(a, z, M, c):
@@ -153,66 +237,52 @@ def _where(a, z, M, c):
     return [None, f"(1.0 if {cond} else 0.0)", f"(0.0 if {cond} else 1.0)"]
 
 
-ELEMENTWISE["np.where"] = _where
-ARITY["np.where"] = (3,)
+defelementwise("np.where", _where, (3,))
 
-# Matrix products, reductions over an axis and views are handled by the generators
-# (forward: the same operation on tangents; reverse: array_rules.py).
-PRODUCTS = {"@", "np.dot"}
-EXTREMA = {"np.max": "np.argmax", "np.amax": "np.argmax", "np.min": "np.argmin",
-           "np.amin": "np.argmin"}  # whole-array max/min: the derivative flows to the arg-extremum
-VIEWS = {"np.transpose", "np.reshape", "np.expand_dims"}
-METHOD_VIEWS = {"reshape", "transpose"}
+# Matrix products, reductions, views and whole-array extrema.
+defproduct("@ np.dot")
+defextremum("np.max np.amax .max", "np.argmax")
+defextremum("np.min np.amin .min", "np.argmin")
+defview("np.transpose np.reshape np.expand_dims .reshape .transpose .T")
 
 # NumPy's function spellings of the operators, and aliases.
-_binary("np.add", "1", "1")
-_binary("np.subtract", "1", "-1")
-_binary("np.multiply", "{1}", "{0}")
-_binary("np.divide np.true_divide", "1.0 / {1}", "-{z} / {1}")
-_binary("np.mod np.remainder", "1", "-np.floor({0} / {1})")
-_binary("np.logaddexp", "np.exp({0} - {z})", "np.exp({1} - {z})")
-_binary("np.logaddexp2", "2.0 ** ({0} - {z})", "2.0 ** ({1} - {z})")
-_unary("np.positive np.conj np.conjugate", "1")
-_unary("np.reciprocal", "-{z} * {z}")
-_unary("np.sign", "0")
-_unary("np.deg2rad", "0.017453292519943295")
-_unary("np.rad2deg", "57.29577951308232")
-_unary("np.absolute", "np.copysign(1.0, {0})")
+defbinary("np.add", "1", "1")
+defbinary("np.subtract", "1", "-1")
+defbinary("np.multiply", "{1}", "{0}")
+defbinary("np.divide np.true_divide", "1.0 / {1}", "-{z} / {1}")
+defbinary("np.mod np.remainder", "1", "-np.floor({0} / {1})")
+defbinary("np.logaddexp", "np.exp({0} - {z})", "np.exp({1} - {z})")
+defbinary("np.logaddexp2", "2.0 ** ({0} - {z})", "2.0 ** ({1} - {z})")
+defunary("np.positive np.conj np.conjugate", "1")
+defunary("np.reciprocal", "-{z} * {z}")
+defunary("np.sign", "0")
+defunary("np.deg2rad", "0.017453292519943295")
+defunary("np.rad2deg", "57.29577951308232")
+defunary("np.absolute", "np.copysign(1.0, {0})")
 for _alias, _name in (("np.acos", "np.arccos"), ("np.asin", "np.arcsin"), ("np.atan", "np.arctan"),
                       ("np.acosh", "np.arccosh"), ("np.asinh", "np.arcsinh"),
                       ("np.atanh", "np.arctanh"), ("np.atan2", "np.arctan2"),
                       ("np.pow", "np.power"), ("np.float_power", "np.power")):
-    ELEMENTWISE[_alias] = ELEMENTWISE[_name]
-    ARITY[_alias] = ARITY[_name]
-ELEMENTWISE["np.fmax"], ELEMENTWISE["np.fmin"] = ELEMENTWISE["np.maximum"], ELEMENTWISE["np.minimum"]
-ARITY["np.fmax"] = ARITY["np.fmin"] = (2,)
+    alias(_alias, _name)
 
-# Linear operations of one array (JAX's deflinear): forward mode applies the operation to
-# the tangent; reverse mode adds the transpose, a template in the cotangent {g} and the
-# operand {0}. A linear operation is never entered without its transpose.
-LINEAR: dict[str, str] = {}
+# Linear maps with their transposes, reductions, and creation.
+deflinear("np.copy np.ascontiguousarray np.array .copy", "{g}")  # np.array([..]): elementwise
+defreduction("np.sum .sum", "{g}")
+defreduction("np.mean .mean", "{g} / {0}.size", axis_scale=None)
+defcreation("np.zeros np.ones np.empty np.zeros_like np.ones_like np.empty_like")
 
 
-def _linear(keys: str, transpose: str) -> None:
-    for key in keys.split():
-        LINEAR[key] = transpose
-
-
-_linear("np.copy np.ascontiguousarray np.array", "{g}")  # np.array([..]): element by element
-_linear("np.sum", "{g}")
-_linear("np.mean", "{g} / {0}.size")
-# Values that do not depend on their arguments' values (only on shapes and dtypes).
-CREATION = {"np.zeros", "np.ones", "np.empty", "np.zeros_like", "np.ones_like",
-            "np.empty_like"}
-METHODS_LINEAR = {"copy", "sum"}
-
-
-def format_partials(key: str, operands: list[str], z: str, array: bool, consts: list):
-    """The partials of ``key`` applied to ``operands``, or None when the rule is not written
-    for that many operands (the caller refuses the call)."""
-    if len(operands) not in ARITY[key]:
+def format_partials(rule: Rule, operands: list[str], z: str, array: bool, consts: list):
+    """The partials of an element-wise rule applied to ``operands``, or None when it is not
+    written for that many operands (the caller refuses the call)."""
+    if len(operands) not in rule.arity:
         return None
-    return ELEMENTWISE[key](operands, z, "np" if array else "math", consts)
+    return rule.partials(operands, z, "np" if array else "math", consts)
+
+
+def of_shape(shape: str) -> dict[str, Rule]:
+    """The registered rules of one shape, by key."""
+    return {k: r for k, r in RULES.items() if r.shape == shape}
 
 
 # NumPy functions Numba compiles that return integers or booleans: never active, no rule needed.
@@ -248,4 +318,8 @@ NO_RULE = sorted({
     "np.arange", "np.linspace", "np.logspace", "np.geomspace", "np.eye", "np.identity",
     "np.meshgrid", "np.vander", "np.sinc", "np.nextafter", "np.spacing", "np.ldexp",
     "np.divmod", "np.frexp", "np.modf",
-} - set(ELEMENTWISE) - set(LINEAR) - CREATION - VIEWS - PRODUCTS - set(EXTREMA))
+} - set(RULES))
+
+# Views of the table by shape (what coverage lists and the table-driven tests iterate).
+ELEMENTWISE = {k: r.partials for k, r in of_shape("elementwise").items()}
+ARITY = {k: r.arity for k, r in of_shape("elementwise").items()}

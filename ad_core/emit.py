@@ -59,36 +59,15 @@ def const_value(a):
     return a.value if isinstance(a, ir.Const) else None
 
 
-def elementwise_key(e) -> str | None:
-    """The rule key of an element-wise expression, or None for other kinds."""
-    if isinstance(e, ir.BinOp):
-        return e.op if e.op in derivatives.ELEMENTWISE else None
-    if isinstance(e, ir.UnaryOp):
-        return "u" + e.op.strip()
-    if isinstance(e, ir.Call) and e.fn.key != "user" and not e.kwargs:
-        if e.fn.key in derivatives.ELEMENTWISE:
-            return e.fn.key
-    return None
-
-
-def operands(e) -> list:
-    if isinstance(e, ir.BinOp):
-        return [e.left, e.right]
-    if isinstance(e, ir.UnaryOp):
-        return [e.operand]
-    return list(e.args)
-
-
-def partials(e, target: str, ti: TypeInfo, active: set, loc) -> list[tuple[str, str]]:
+def partials(e, rule, target: str, ti: TypeInfo, active: set, loc) -> list[tuple[str, str]]:
     """``(operand, partial)`` for each active operand of an element-wise statement."""
-    key = elementwise_key(e)
-    ops = operands(e)
-    if key is None:
+    ops = ir.operands(e)
+    if isinstance(e, ir.Call) and e.kwargs:
         raise no_rule(e, loc)
     array = any(is_array(atom_type(a, ti)) for a in ops) or is_array(ti.of(target))
     srcs = [ir.atom_src(a) for a in ops]
     consts = [const_value(a) for a in ops]
-    parts = derivatives.format_partials(key, srcs, target, array, consts)
+    parts = derivatives.format_partials(rule, srcs, target, array, consts)
     if parts is None:
         raise no_rule(e, loc)
     out = []
@@ -99,6 +78,18 @@ def partials(e, target: str, ti: TypeInfo, active: set, loc) -> list[tuple[str, 
             if p != "0":
                 out.append((a.id, p))
     return out
+
+
+def applied_to(e, first: str) -> str:
+    """``e`` with its first operand replaced by ``first`` (a linear map or a view applied to
+    a tangent: ``np.sum(t)``, ``t.reshape(3, 2)``, ``t.T``)."""
+    if isinstance(e, ir.Method):
+        return f"{first}.{e.method}({', '.join(ir.atom_src(a) for a in e.args)})"
+    if isinstance(e, ir.Attr):
+        return f"{first}.{e.attr}"
+    args = [first] + [ir.atom_src(a) for a in e.args[1:]]
+    args += [f"{k}={ir.atom_src(v)}" for k, v in e.kwargs.items()]
+    return f"{e.fn.text}({', '.join(args)})"
 
 
 def no_rule(e, loc) -> ADError:

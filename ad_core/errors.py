@@ -23,11 +23,12 @@ def user_line(loc) -> str:
     return linecache.getline(loc.filename, loc.line).strip()
 
 
-def spoken(name: str) -> str:
-    """How a message names a variable: engine temporaries are values of the user's line."""
+def spoken(name: str, noun: str = "value") -> str:
+    """How a message names a variable: "the array 'x'"; an engine temporary is "an array
+    computed on this line" (the user never wrote its name)."""
     if name.startswith(naming.PREFIX + "_"):
-        return "a value computed on this line"
-    return repr(name)
+        return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun} computed on this line"
+    return f"the {noun} {name!r}"
 
 
 def at(loc, what: str, instead: str) -> ADError:

@@ -11,7 +11,7 @@ of the arrays it writes into their shadow arrays. Control flow is kept as it is;
 from __future__ import annotations
 
 from adtriad.ad_core import derivatives, ir, naming, rule_calls, rules
-from adtriad.ad_core.emit import (Emitter, atom_type, elementwise_key, no_rule, partials,
+from adtriad.ad_core.emit import (Emitter, applied_to, atom_type, no_rule, partials,
                                   zero_of)
 from adtriad.ad_core.errors import ADError
 from adtriad.ad_core.typeinfer import is_array, is_float
@@ -192,49 +192,51 @@ class _Forward:
         t, e = s.target, s.value
         tt = self.ti.of(t)
         zero = f"np.zeros_like({t})" if is_array(tt) else zero_of(tt)
-        if isinstance(e, ir.Call) and e.fn.key in derivatives.CREATION:
-            return f"np.zeros_like({t})"
         if not any(n in self.active for n in ir.expr_names(e)):
             return zero
         if isinstance(e, ir.Name):
             return self.dot(e)
         if isinstance(e, ir.Index):
             return f"{self.T(e.value.id)}[{ir.index_src(e.index)}]"
-        if isinstance(e, ir.Attr) and e.attr == "T":
-            return f"{self.T(e.value.id)}.T"
-        if isinstance(e, ir.Method) and (e.method in derivatives.METHOD_VIEWS or (
-                e.method in derivatives.METHODS_LINEAR and not e.args)):
-            args = ", ".join(ir.atom_src(a) for a in e.args)
-            return f"{self.T(e.obj.id)}.{e.method}({args})"
-        if isinstance(e, ir.Call) and (e.fn.key in derivatives.LINEAR
-                                       or e.fn.key in derivatives.VIEWS):
-            return self.linear(e)
-        if isinstance(e, ir.Call) and e.fn.key in derivatives.EXTREMA and len(e.args) == 1 \
-                and not e.kwargs:
-            (a,) = e.args
-            return f"{self.dot(a)}.flat[{derivatives.EXTREMA[e.fn.key]}({ir.atom_src(a)})]"
-        if (isinstance(e, ir.BinOp) and e.op == "@") or \
-                (isinstance(e, ir.Call) and e.fn.key == "np.dot" and not e.kwargs):
-            a, b = (e.left, e.right) if isinstance(e, ir.BinOp) else e.args
-            terms = []
-            if self.dot(a):
-                terms.append(f"np.dot({self.dot(a)}, {ir.atom_src(b)})")
-            if self.dot(b):
-                terms.append(f"np.dot({ir.atom_src(a)}, {self.dot(b)})")
-            return " + ".join(terms)
-        if elementwise_key(e) is not None:
-            terms = [f"({p}) * {self.T(name)}" if p not in ("1", "-1")
-                     else ("" if p == "1" else "-") + self.T(name)
-                     for name, p in partials(e, t, self.ti, self.active, s.loc)]
-            return " + ".join(terms) if terms else zero
-        raise no_rule(e, s.loc)
+        rule = derivatives.lookup(e)
+        if rule is None or rule.shape == "custom":
+            raise no_rule(e, s.loc)
+        return getattr(self, "tangent_" + rule.shape)(s, e, rule, zero)
 
-    def linear(self, e: ir.Call) -> str:
-        if e.fn.key == "np.array":
-            (lst,) = e.args
-            elts = [self.dot(a) or "0.0" for a in lst.elts]
+    # one method per rule shape (derivatives.SHAPES)
+    def tangent_elementwise(self, s, e, rule, zero) -> str:
+        terms = [f"({p}) * {self.T(name)}" if p not in ("1", "-1")
+                 else ("" if p == "1" else "-") + self.T(name)
+                 for name, p in partials(e, rule, s.target, self.ti, self.active, s.loc)]
+        return " + ".join(terms) if terms else zero
+
+    def tangent_linear(self, s, e, rule, zero) -> str:
+        if isinstance(e, ir.Call) and e.fn.key == "np.array" and isinstance(e.args[0], ir.ListExpr):
+            elts = [self.dot(a) or "0.0" for a in e.args[0].elts]
             return f"np.array([{', '.join(elts)}])"
-        args = [(self.dot(a) or ir.atom_src(a)) if k == 0 else ir.atom_src(a)
-                for k, a in enumerate(e.args)]
-        kwargs = [f"{k}={ir.atom_src(v)}" for k, v in e.kwargs.items()]
-        return f"{e.fn.text}({', '.join(args + kwargs)})"
+        first = ir.operands(e)[0]
+        if not (isinstance(first, ir.Name) and first.id in self.active):
+            raise no_rule(e, s.loc)  # active only in an argument the map is not linear in
+        return applied_to(e, self.T(first.id))
+
+    tangent_reduction = tangent_view = tangent_linear
+
+    def tangent_creation(self, s, e, rule, zero) -> str:
+        return f"np.zeros_like({s.target})"
+
+    def tangent_extrema(self, s, e, rule, zero) -> str:
+        (a, *rest) = ir.operands(e)
+        if rest or (isinstance(e, ir.Call) and e.kwargs):
+            raise no_rule(e, s.loc)
+        return f"{self.dot(a)}.flat[{rule.arg}({ir.atom_src(a)})]"
+
+    def tangent_product(self, s, e, rule, zero) -> str:
+        if isinstance(e, ir.Call) and e.kwargs:
+            raise no_rule(e, s.loc)
+        a, b = ir.operands(e)
+        terms = []
+        if self.dot(a):
+            terms.append(f"np.dot({self.dot(a)}, {ir.atom_src(b)})")
+        if self.dot(b):
+            terms.append(f"np.dot({ir.atom_src(a)}, {self.dot(b)})")
+        return " + ".join(terms)

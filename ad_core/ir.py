@@ -285,6 +285,20 @@ def expr_names(e) -> list[str]:
     return out
 
 
+def operands(e) -> list:
+    """The operands of an expression a rule applies to: the object of a method or attribute
+    comes first."""
+    if isinstance(e, BinOp):
+        return [e.left, e.right]
+    if isinstance(e, UnaryOp):
+        return [e.operand]
+    if isinstance(e, Method):
+        return [e.obj] + list(e.args)
+    if isinstance(e, Attr):
+        return [e.value]
+    return list(e.args)
+
+
 def walk(stmts):
     """Every statement, depth first, in program order."""
     for s in stmts:

@@ -486,12 +486,14 @@ class _Normalizer:
 
     def call(self, node: ast.Call, out: list):
         func = node.func
-        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
-                and func.value.id in self.locals:
+        if isinstance(func, ast.Attribute) and self.is_local_value(func.value):
             if node.keywords:
                 raise self.refuse(node, f"keyword arguments to .{func.attr}()")
+            obj = self.atom(func.value, out)  # `(a * a).max()`: the object is computed first
+            if not isinstance(obj, ir.Name):
+                raise self.refuse(node, f"calling .{func.attr}() on a constant")
             args = [self.atom(a, out) for a in node.args]
-            return ir.Method(ir.Name(func.value.id), func.attr, args)
+            return ir.Method(obj, func.attr, args)
         obj = self.global_object(func)
         args = []
         for a in node.args:
@@ -536,6 +538,18 @@ class _Normalizer:
         if fn.key == "range":
             raise self.refuse(node, "range() outside a for loop")
         return ir.Call(fn, args, kwargs)
+
+    def is_local_value(self, node) -> bool:
+        """Is ``node`` a value of this function (a local, or an expression), rather than a
+        module or global object whose attribute is called (``np.linalg.norm``)?"""
+        while isinstance(node, ast.Attribute):
+            node = node.value
+        if not isinstance(node, ast.Name) or node.id in self.locals:
+            return True
+        try:  # a global array's methods are called on it like a local's
+            return isinstance(lookup(self.sf.namespace, node.id), np.ndarray)
+        except KeyError:
+            return False
 
     def array_name(self, node, out: list) -> str:
         value = self.atom(node, out)

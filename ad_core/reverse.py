@@ -26,7 +26,7 @@ import re
 import numba
 
 from adtriad.ad_core import array_rules, derivatives, ir, naming, rule_calls, rules
-from adtriad.ad_core.emit import (Emitter, atom_type, elementwise_key, no_rule, partials, scale,
+from adtriad.ad_core.emit import (Emitter, applied_to, atom_type, no_rule, partials, scale,
                                   zero_of)
 from adtriad.ad_core.errors import ADError, at, spoken
 from adtriad.ad_core.typeinfer import is_array, is_float
@@ -123,7 +123,7 @@ class _Reverse:
         if self.kind(name) == "other":
             loc = next(s.loc for s in ir.walk(self.nf.body)
                        if isinstance(s, ir.Assign) and s.target == name)
-            raise at(loc, f"reverse mode would have to save the tuple {spoken(name)} on the "
+            raise at(loc, f"reverse mode would have to save {spoken(name, 'tuple')} on the "
                           "tape", "unpack it into separate variables")
         return True
 
@@ -203,6 +203,10 @@ class _Reverse:
                 inputs = set()
             elif isinstance(v, (ir.BinOp, ir.UnaryOp)) and self.kind(s.target) == "int":
                 inputs = set(ir.expr_names(v))
+            elif isinstance(v, ir.TupleExpr) and all(
+                    isinstance(x, ir.Const) or self.kind(x.id) == "int" for x in v.elts
+                    if not isinstance(x, ir.Ref)):
+                inputs = set(ir.expr_names(v))  # a shape such as (n, 3)
             else:
                 continue
             later = stmts[k + 1:]
@@ -381,7 +385,7 @@ class _Reverse:
         elif isinstance(s, ir.Store):
             idx = ir.index_src(s.index)
             if self.store_pushes(s.target):
-                if _is_slice_store(s):
+                if self.is_slice_store(s):
                     out(f"{COUNTS} = {self.push_array_call(f'{s.target}[{idx}]')}")
                 else:
                     self.push_value("f" if self.elem_is_float(s.target) else "i",
@@ -517,22 +521,17 @@ class _Reverse:
         source = None
         if isinstance(v, ir.Name):
             source, text = v.id, "{}"
-        elif isinstance(v, ir.Attr) and v.attr == "T":
-            source, text = v.value.id, "{}.T"
         elif isinstance(v, ir.Index) and self.kind(v.value.id) == "array":
             source, text = v.value.id, "{}[" + ir.index_src(v.index) + "]"
-        elif isinstance(v, ir.Method) and v.method in derivatives.METHOD_VIEWS:
-            args = ", ".join(ir.atom_src(a) for a in v.args)
-            source, text = v.obj.id, "{}." + v.method + "(" + args + ")"
-        elif isinstance(v, ir.Call) and v.fn.key in derivatives.VIEWS:
-            rest = "".join(", " + ir.atom_src(a) for a in v.args[1:])
-            source, text = v.args[0].id, v.fn.text + "({}" + rest + ")"
+        elif _is_view(v):
+            first = ir.operands(v)[0]
+            source, text = first.id, applied_to(v, "{}")
         if source is None:
             return None
         unfixed = [n for n in ir.expr_names(v) if n != source and not self.fixed_value(n)]
         if unfixed or source not in self.active:
-            raise at(s.loc, f"reverse mode needs the view {spoken(s.target)} of "
-                            f"{spoken(source)} to be taken with bounds that never change",
+            raise at(s.loc, f"reverse mode needs {spoken(s.target, 'view')} of "
+                            f"{spoken(source, 'array')} to be taken with bounds that never change",
                      "compute the bounds once before it")
         return text.format(self.B(source))
 
@@ -584,7 +583,7 @@ class _Reverse:
             idx = ir.index_src(s.index)
             for self.lane in self.lanes if s.target in self.active else ():
                 bar = self.B(s.target)
-                if _is_slice_store(s):
+                if self.is_slice_store(s):
                     region = naming.PREFIX + "_region"
                     out(self.read(f"{region} = {bar}[{idx}].copy()"), s.loc)
                     out(f"{bar}[{idx}] = 0.0", s.loc)
@@ -600,7 +599,7 @@ class _Reverse:
                     if isinstance(s.value, ir.Name) and s.value.id in self.active:
                         out(f"{self.B(s.value.id)} += {G}", s.loc)
             if self.store_pushes(s.target):
-                if _is_slice_store(s):
+                if self.is_slice_store(s):
                     for d in reversed(range(self.slice_ndim(s))):
                         out(f"{naming.PREFIX}_dim{d} = {self.pop_value('i')}")
                     out(self.read(f"{NF} = {self.pop_into_call(f'{s.target}[{idx}]')}"), s.loc)
@@ -682,35 +681,76 @@ class _Reverse:
             emit(f"{self.B(e.id)} += {g}")
         elif isinstance(e, ir.Index):
             self.accumulate(e.value.id, e.index, g, emit)
-        elif isinstance(e, ir.Method) and e.method in derivatives.METHODS_LINEAR and not e.args:
-            emit(f"{self.B(e.obj.id)} += {g}")
-        elif isinstance(e, ir.Call) and e.fn.key in derivatives.CREATION:
-            pass
-        elif isinstance(e, ir.Call) and e.fn.key in ("np.sum", "np.mean") and e.kwargs:
-            self.reduction(e, g, s.loc)
-        elif isinstance(e, ir.Call) and e.fn.key in derivatives.LINEAR:
-            self.linear(e, g, s.loc)
-        elif isinstance(e, ir.Call) and e.fn.key in derivatives.EXTREMA and len(e.args) == 1 \
-                and not e.kwargs:
-            (a,) = e.args
-            k = naming.PREFIX + "_at"
-            emit(f"{k} = {derivatives.EXTREMA[e.fn.key]}({ir.atom_src(a)})")
-            bar = self.B(a.id)
-            emit(f"{bar}.flat[{k}] = {bar}.flat[{k}] + {g}")
-        elif (isinstance(e, ir.BinOp) and e.op == "@") or \
-                (isinstance(e, ir.Call) and e.fn.key == "np.dot" and not e.kwargs):
-            a, b = (e.left, e.right) if isinstance(e, ir.BinOp) else e.args
-            bars = [self.B(x.id) if isinstance(x, ir.Name) and x.id in act else None
-                    for x in (a, b)]
-            array_rules.dot(emit, g, ir.atom_src(a), ir.atom_src(b), self.ndim(a), self.ndim(b),
-                            *bars)
-        elif elementwise_key(e) is not None:
-            for name, p in partials(e, t, self.ti, act, s.loc):
-                bar_ndim = self.ti.of(name).ndim if self.kind(name) == "array" else None
-                array_rules.accumulate(emit, self.B(name), scale(g, p),
-                                       self.ndim(ir.Name(t)), bar_ndim)
         else:
+            rule = derivatives.lookup(e)
+            if rule is None or rule.shape == "custom":
+                raise no_rule(e, s.loc)
+            getattr(self, "adjoint_" + rule.shape)(s, e, rule, g, emit)
+
+    # one method per rule shape (derivatives.SHAPES): add each operand's contribution
+    def adjoint_elementwise(self, s, e, rule, g, emit) -> None:
+        for name, p in partials(e, rule, s.target, self.ti, self.active, s.loc):
+            bar_ndim = self.ti.of(name).ndim if self.kind(name) == "array" else None
+            array_rules.accumulate(emit, self.B(name), scale(g, p),
+                                   self.ndim(ir.Name(s.target)), bar_ndim)
+
+    def adjoint_linear(self, s, e, rule, g, emit) -> None:
+        if isinstance(e, ir.Call) and e.kwargs:
+            raise at(s.loc, f"reverse mode does not support `{e.fn.text}` with keyword "
+                            "arguments yet", "call it with the array alone")
+        if isinstance(e, ir.Call) and e.fn.key == "np.array" and isinstance(e.args[0], ir.ListExpr):
+            for k, a in enumerate(e.args[0].elts):
+                if isinstance(a, ir.Name) and a.id in self.active:
+                    emit(f"{self.B(a.id)} += {g}[{k}]")
+            return
+        first, *rest = ir.operands(e)
+        if rest:
+            name = e.fn.text if isinstance(e, ir.Call) else "." + e.method
+            raise at(s.loc, f"reverse mode supports `{name}` of one array only",
+                     f"write `{name}(a)`, or `{name}(a, axis=k)` for a reduction")
+        if isinstance(first, ir.Name) and first.id in self.active:
+            emit(f"{self.B(first.id)} += {rule.transpose.format(first.id, g=g)}")
+
+    def adjoint_reduction(self, s, e, rule, g, emit) -> None:
+        kwargs = e.kwargs if isinstance(e, ir.Call) else {}
+        if not kwargs:
+            self.adjoint_linear(s, e, rule, g, emit)
+            return
+        (a,) = ir.operands(e)
+        axis = kwargs.get("axis")
+        if rule.axis_scale is None:
             raise no_rule(e, s.loc)
+        if set(kwargs) != {"axis"} or not isinstance(axis, ir.Const) or \
+                not isinstance(axis.value, int):
+            raise at(s.loc, f"reverse mode supports `{e.fn.text}(a, axis=k)` with a constant "
+                            "integer k only", "reduce over a constant axis or write a loop")
+        if isinstance(a, ir.Name) and a.id in self.active:
+            array_rules.reduce_axis(emit, self.B(a.id), g, rule.axis_scale, a.id, axis.value,
+                                    self.ndim(a))
+
+    def adjoint_view(self, s, e, rule, g, emit) -> None:
+        pass  # a view's adjoint is the same view of the source's adjoint (see view_of)
+
+    def adjoint_creation(self, s, e, rule, g, emit) -> None:
+        pass  # depends on shapes only
+
+    def adjoint_extrema(self, s, e, rule, g, emit) -> None:
+        (a, *rest) = ir.operands(e)
+        if rest or (isinstance(e, ir.Call) and e.kwargs):
+            raise no_rule(e, s.loc)
+        k = naming.PREFIX + "_at"
+        emit(f"{k} = {rule.arg}({ir.atom_src(a)})")
+        bar = self.B(a.id)
+        emit(f"{bar}.flat[{k}] = {bar}.flat[{k}] + {g}")
+
+    def adjoint_product(self, s, e, rule, g, emit) -> None:
+        if isinstance(e, ir.Call) and e.kwargs:
+            raise no_rule(e, s.loc)
+        a, b = ir.operands(e)
+        bars = [self.B(x.id) if isinstance(x, ir.Name) and x.id in self.active else None
+                for x in (a, b)]
+        array_rules.dot(emit, g, ir.atom_src(a), ir.atom_src(b), self.ndim(a), self.ndim(b),
+                        *bars)
 
     def accumulate(self, array: str, index: tuple, g: str, emit) -> None:
         """``bar[index] += g``; in device code a shadow other threads may touch gets an atomic
@@ -761,6 +801,11 @@ class _Reverse:
         raise ADError(f"{s.loc}: {s.target!r} is changed with cuda.atomic.add, and only that "
                       "way can the GPU derivative change it; write other results elsewhere")
 
+    def is_slice_store(self, s: ir.Store) -> bool:
+        """Does the store write a region (a slice, or a whole row: ``h[t] = x[t]`` in 2-D)?"""
+        return any(isinstance(i, ir.Slice) for i in s.index) or \
+            len(s.index) < self.ti.of(s.target).ndim
+
     def slice_ndim(self, s: ir.Store) -> int:
         """Rank of ``a[index]`` for a store with slices: one per slice, plus trailing axes."""
         t = self.ti.of(s.target)
@@ -769,36 +814,6 @@ class _Reverse:
     def ndim(self, a) -> int:
         t = self.ti.of(a.id) if isinstance(a, ir.Name) else None
         return t.ndim if is_array(t) else 0
-
-    def reduction(self, e: ir.Call, g: str, loc) -> None:
-        (a,) = e.args
-        axis = e.kwargs.get("axis")
-        if set(e.kwargs) != {"axis"} or not isinstance(axis, ir.Const) or \
-                not isinstance(axis.value, int):
-            raise ADError(f"{loc}: reverse mode supports `{e.fn.text}(a, axis=k)` with a constant "
-                          "integer k only")
-        if isinstance(a, ir.Name) and a.id in self.active:
-            array_rules.reduce_axis(lambda line: self.out(self.read(line), loc),
-                                    self.B(a.id), g, e.fn.key, a.id, axis.value,
-                                    self.ndim(a))
-
-    def linear(self, e: ir.Call, g: str, loc) -> None:
-        out = self.out
-        if e.kwargs:
-            raise ADError(f"{loc}: reverse mode does not support `{ir.expr_src(e)}` with keyword "
-                          "arguments yet; reduce over the whole array or write a loop")
-        if e.fn.key == "np.array":
-            for k, a in enumerate(e.args[0].elts):
-                if isinstance(a, ir.Name) and a.id in self.active:
-                    out(self.read(f"{self.B(a.id)} += {g}[{k}]"), loc)
-            return
-        if len(e.args) != 1:
-            raise at(loc, f"reverse mode supports `{e.fn.text}` of one array only",
-                     f"write `{e.fn.text}(a)`, or `{e.fn.text}(a, axis=k)` for a reduction")
-        (a,) = e.args
-        if isinstance(a, ir.Name) and a.id in self.active:
-            transpose = derivatives.LINEAR[e.fn.key].format(a.id, g=g)
-            out(self.read(f"{self.B(a.id)} += {transpose}"), loc)
 
     def adj_call(self, call, grads: list, loc) -> None:
         """Reverse a call: the callee's adjoint takes the arguments, the adjoints of the active
@@ -869,6 +884,11 @@ class _Reverse:
                     self.out(f"{self.B(a.id)} += {res}[{j + offset}]", loc)
 
 
+def _is_view(e) -> bool:
+    rule = derivatives.lookup(e)
+    return rule is not None and rule.shape == "view" and isinstance(ir.operands(e)[0], ir.Name)
+
+
 def _atomic_index(index: tuple) -> str:
     src = ir.index_src(index)
     return src if len(index) == 1 else f"({src})"
@@ -890,10 +910,6 @@ def infer_result(ti, call):
     argtypes = tuple(atom_type(a, ti) for a in call.args)
     disp.compile(argtypes)
     return disp.overloads[argtypes].signature.return_type
-
-
-def _is_slice_store(s) -> bool:
-    return any(isinstance(i, ir.Slice) for i in s.index)
 
 
 def _children(s):

@@ -35,6 +35,7 @@ import types
 from collections import namedtuple
 from dataclasses import dataclass, field
 
+from adtriad.ad_core import derivatives
 from adtriad.ad_core.errors import ADError
 
 RuleConfig = namedtuple("RuleConfig", ["needs_primal", "needs_shadow", "width", "overwritten"])
@@ -70,7 +71,7 @@ class RuleSet:
         return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
-_REGISTRY: dict = {}
+_REGISTRY = derivatives.CUSTOM  # user rules live in the one table, by function
 
 
 def _target(func) -> types.FunctionType:
