@@ -9,16 +9,14 @@ compiled and cached per (function, direction, activities, argument types) by
 
 from __future__ import annotations
 
-import importlib.util
 import numbers
-import sys
 import warnings
 from contextlib import contextmanager
 
 import numba
 import numpy as np
 
-from adtriad.ad_core import build
+from adtriad.ad_core import build, loader, rules
 from adtriad.ad_core._runtime import new_stacks
 from adtriad.ad_core.annotations import (
     ANNOTATIONS, BATCHED, Active, BatchDuplicated, BatchDuplicatedNoNeed, Const, Duplicated,
@@ -325,24 +323,18 @@ def _module(f, kind, vals, mask, width: int = 1, hidden: bool = True):
 def _ruled_trampoline(f):
     """A function with custom rules is differentiated through its rules at top level too: the
     engine differentiates a one-line caller instead of the function's own body."""
-    from adtriad.ad_core import rules
     rs = rules.lookup(f)
     if rs is None:
         return f
     if rs.trampoline is None:
         params = ", ".join(rs.func.__code__.co_varnames[:rs.nargs])
         key = f"trampoline:{rs.func.__module__}.{rs.func.__qualname__}"
-        build._BINDINGS[key] = rs.func
-        text = (f"from adtriad.ad_core.build import binding\n\n"
+        loader.bind(key, rs.func)
+        text = (f"from adtriad.ad_core.loader import binding\n\n"
                 f"target = binding({key!r})\n\n\n"
                 f"def {rs.func.__name__}_with_rules({params}):\n"
                 f"    return target({params})\n")
-        name = f"adtriad_trampoline_{rs.ident}"
-        path = build.write_module(build.cache_dir() / f"{name}.py", text)
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
+        module = loader.generated(f"adtriad_trampoline_{rs.ident}", text)
         rs.trampoline = getattr(module, f"{rs.func.__name__}_with_rules")
     return rs.trampoline
 

@@ -22,10 +22,6 @@ back the primal results around it).
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import os
-import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,46 +29,18 @@ import numba
 import numpy as np
 
 from adtriad._version import __version__
-from adtriad.paths import DEFAULT_CACHE_DIR
-from adtriad.ad_core import forward, ir, naming, reverse
+from adtriad.ad_core import forward, ir, naming, reverse, rules
 from adtriad.ad_core.activity import analyze
+from adtriad.ad_core.device import tape_bound
 from adtriad.ad_core.errors import ADError, numba_failure
+from adtriad.ad_core.loader import bind, cache_dir, load_module, write_module
 from adtriad.ad_core.normalize import NormalFunction, normalized, refresh
 from adtriad.ad_core.source import SourceFunction
 from adtriad.ad_core.rewrites import inplace_arrays, scalarize_tuples
 from adtriad.ad_core.tuples import flatten_params
 from adtriad.ad_core.typeinfer import differentiable, infer, is_array, jitted
 
-_BINDINGS: dict[str, object] = {}
 _LOADED: dict[str, object] = {}
-_cache_dir: Path | None = None
-
-
-def binding(key: str):
-    """Objects generated modules refer to (user functions, global arrays), by key."""
-    return _BINDINGS[key]
-
-
-def set_cache_dir(path) -> None:
-    """Where generated derivative modules are written (default: the ``generated`` folder of
-    the configured ``engine.cache_dir``, ``~/.cache/adtriad``; ``TRIAD_ENGINE__CACHE_DIR``
-    moves it)."""
-    global _cache_dir
-    _cache_dir = Path(path).expanduser()
-
-
-def cache_dir() -> Path:
-    global _cache_dir
-    if _cache_dir is None:
-        env = os.environ.get("TRIAD_ENGINE__CACHE_DIR")
-        if env:
-            _cache_dir = Path(env).expanduser() / "generated"
-        elif os.environ.get("TRIAD_CONFIG"):  # a config file may move it: read it
-            from adtriad.config import load_config
-            _cache_dir = load_config().engine.cache_dir / "generated"
-        else:
-            _cache_dir = Path(DEFAULT_CACHE_DIR).expanduser() / "generated"
-    return _cache_dir
 
 
 @dataclass(eq=False)
@@ -160,11 +128,11 @@ class Builder:
                     atomics=frozenset() if is_callee else self.atomics)
         for text, callee in nf.user_callees.items():
             if text not in nf.hidden_callees:  # those are always called as generated code
-                self.bindings[text] = _bind(f"{callee.digest}:primal", jitted(callee.func))
+                self.bindings[text] = bind(f"{callee.digest}:primal", jitted(callee.func))
         for text, obj in nf.bindings.items():
-            self.bindings[text] = _bind(f"{sf.digest}:{text}", obj)
+            self.bindings[text] = bind(f"{sf.digest}:{text}", obj)
         for text, func in nf.ruled.items():
-            self.bindings[text] = _bind(f"{sf.digest}:{text}", jitted(func))
+            self.bindings[text] = bind(f"{sf.digest}:{text}", jitted(func))
         if self.kind == "tangent":
             self.chunks.append(forward.generate(spec, self))
         else:
@@ -176,7 +144,7 @@ class Builder:
     def rule(self, rs, kind: str) -> str:
         """The module name of one of a function's rules (compiled with Numba)."""
         text = f"{naming.PREFIX}_{kind}_{rs.func.__name__}_{rs.ident}"
-        self.bindings[text] = _bind(rule_key(rs, kind), jitted(getattr(rs, kind)))
+        self.bindings[text] = bind(rule_key(rs, kind), jitted(getattr(rs, kind)))
         return text
 
     def request(self, call: ir.Call, caller: Spec, kind: str) -> Spec:
@@ -212,11 +180,6 @@ def rule_key(rs, kind: str) -> str:
     return f"rule:{rs.func.__module__}.{rs.func.__qualname__}:{kind}"
 
 
-def _bind(key: str, obj) -> str:
-    _BINDINGS[key] = obj
-    return key
-
-
 _KEYS: dict = {}
 
 
@@ -225,7 +188,6 @@ def request_key(sf: SourceFunction, kind: str, argtypes: tuple, mask: tuple,
     """Hash of everything the generated code depends on (memoized per process). Arrays
     bound as constants (``hidden`` False) are hashed at every call: Numba compiles their
     contents in, so changed contents need new code."""
-    from adtriad.ad_core import rules
     kind = kind if width == 1 else f"{kind}x{width}"
     _refresh(sf)
     frozen = () if hidden else tuple(sorted(_bound_array_digests(sf, set())))
@@ -276,7 +238,6 @@ def _request_key(sf: SourceFunction, kind: str, argtypes: tuple, mask: tuple,
              f"|{hidden}".encode())
     for digest in sorted(_closure_digests(sf, set(), hidden)):
         h.update(digest.encode())
-    from adtriad.ad_core import rules
     h.update(rules.registry_digest().encode())
     return h.hexdigest()[:24]
 
@@ -295,9 +256,8 @@ def _closure_digests(sf: SourceFunction, seen: set, hidden: bool) -> set:
             out.add(repr(obj))
     for callee in nf.user_callees.values():
         out |= _closure_digests(callee, seen, hidden)
-    from adtriad.ad_core import rules
     for func in nf.ruled.values():  # the primal of a ruled function is compiled in
-        out.add(hashlib.sha256(rules._source_text(func).encode()).hexdigest()[:16])
+        out.add(hashlib.sha256(rules.source_text(func).encode()).hexdigest()[:16])
     return out
 
 
@@ -314,7 +274,7 @@ from adtriad.ad_core._runtime import refill as _refill, spill as _spill, stored_
 from adtriad.ad_core._runtime import digamma as _digamma
 from adtriad.ad_core._runtime import pop_into_unchecked as _pop_into_unchecked
 from adtriad.ad_core._runtime import push_array_unchecked as _push_array_unchecked
-from adtriad.ad_core.build import binding as _binding
+from adtriad.ad_core.loader import binding as _binding
 from adtriad.ad_core.annotations import Active as _ad_Active, Const as _ad_Const
 from adtriad.ad_core.annotations import Duplicated as _ad_Duplicated
 from adtriad.ad_core.rules import ReturnActivity as _ad_ReturnActivity, RuleConfig as _ad_RuleConfig
@@ -368,7 +328,6 @@ def _device_entries(builder: Builder, top: Spec) -> str:
     """What a kernel calls: the top function's sweeps, and the tape one thread needs."""
     if builder.kind == "tangent":
         return f"\ntangent = {top.fname}\n"
-    from adtriad.ad_core.device import tape_bound
     bound = tape_bound("\n".join(builder.chunks))
     return (f"\naugmented_core = {top.aug_name}\nadjoint = {top.adj_name}\n"
             f"TAPE_BOUND = {bound!r}\nN_RESULTS = {len(top.active_scalar_params)}\n")
@@ -425,10 +384,7 @@ def derivative_module(func_sf: SourceFunction, kind: str, argtypes: tuple, mask:
         top = builder.spec_for(func_sf, argtypes, mask, False)
         write_module(path, render(builder, top, func_sf, argtypes,
                                   ", boundscheck=True" if boundscheck else ""))
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
+    module = load_module(name, path)
     module.__adtriad_top__ = top
     module.__adtriad_source__ = (func_sf, hidden)
     _LOADED[key] = module
@@ -443,16 +399,6 @@ def explain_failure(module, exc) -> str:
     return (f"{stamp or f'{sf.filename}:{sf.tree.lineno}'}: the derivative of "
             f"{sf.func.__qualname__} cannot be compiled here ({first}); write that line with "
             "simpler operations (float scalars, NumPy arrays, one operation per line)")
-
-
-def write_module(path: Path, text: str) -> Path:
-    """Write generated source atomically (concurrent processes may write the same file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-    return path
 
 
 def with_hidden(sf: SourceFunction, argtypes: tuple, mask: tuple, hidden: bool = True):
@@ -480,14 +426,13 @@ def _register_bindings(sf: SourceFunction, seen: set, hidden: bool) -> None:
     seen.add(sf)
     nf = normalized(sf, hidden)
     for callee in nf.user_callees.values():
-        _bind(f"{callee.digest}:primal", jitted(callee.func))
+        bind(f"{callee.digest}:primal", jitted(callee.func))
         _register_bindings(callee, seen, hidden)
     for text, obj in nf.bindings.items():
-        _bind(f"{sf.digest}:{text}", obj)
+        bind(f"{sf.digest}:{text}", obj)
     for text, func in nf.ruled.items():
-        _bind(f"{sf.digest}:{text}", jitted(func))
-    from adtriad.ad_core import rules
+        bind(f"{sf.digest}:{text}", jitted(func))
     for rs in map(rules.lookup, nf.ruled.values()):
         for kind in ("forward", "augmented_primal", "reverse", "frule", "rrule_vjp"):
             if getattr(rs, kind) is not None:
-                _bind(rule_key(rs, kind), jitted(getattr(rs, kind)))
+                bind(rule_key(rs, kind), jitted(getattr(rs, kind)))

@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import importlib.util
 import inspect
-import sys
 import textwrap
 
 import numba
 import numpy as np
 
-from adtriad.ad_core import build
+from adtriad.ad_core import loader
 from adtriad.ad_core._runtime import new_spills
 from adtriad.ad_core.annotations import Active, Const, Duplicated, DuplicatedNoNeed
 from adtriad.ad_core.device import atomic_arrays, exclusive_arrays, written_arrays
@@ -184,14 +182,10 @@ def thread_function(kernel):
     for bound, inner in rewriter.threads.items():
         inner_py = _python_function(inner)
         key = f"thread:{inner_py.__module__}.{inner_py.__qualname__}"
-        build._BINDINGS[key] = numba.njit(thread_function(inner))
-        header += f"from adtriad.ad_core.build import binding\n{bound} = binding({key!r})\n"
+        loader.bind(key, numba.njit(thread_function(inner)))
+        header += f"from adtriad.ad_core.loader import binding\n{bound} = binding({key!r})\n"
     header += "\n\n"
-    path = build.write_module(build.cache_dir() / f"{module_name}.py", header + body + "\n")
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
+    module = loader.generated(module_name, header + body + "\n")
     _THREADS[py] = getattr(module, fdef.name)
     _FACTS[py] = KernelFacts(exclusive, [py.__code__.co_firstlineno - 1 + n
                                          for n in rewriter.atomics], py.__code__.co_filename,

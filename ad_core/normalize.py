@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from adtriad.ad_core import ir, naming
+from adtriad.ad_core import ir, naming, rules
 from adtriad.ad_core.errors import ADError
 from adtriad.ad_core.resolve import function_key, is_user_function, lookup
 from adtriad.ad_core.source import SourceFunction
@@ -505,7 +505,6 @@ class _Normalizer:
         if None in kwargs:
             raise self.refuse(node, "`**kwargs` in a call")
         fn = function_key(obj)
-        from adtriad.ad_core import rules
         ruleset = rules.lookup(obj) if fn is None else None
         if ruleset is not None:
             text = f"{naming.PREFIX}_ruled_{ruleset.func.__name__}_{ruleset.ident}"

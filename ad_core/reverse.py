@@ -29,7 +29,7 @@ from adtriad.ad_core import array_rules, derivatives, ir, naming, rule_calls, ru
 from adtriad.ad_core.emit import (Emitter, applied_to, atom_type, no_rule, partials, scale,
                                   zero_of)
 from adtriad.ad_core.errors import ADError, at, spoken
-from adtriad.ad_core.typeinfer import is_array, is_float
+from adtriad.ad_core.typeinfer import is_array, is_float, jitted
 
 TF, NF, TI, NI, SF, SI = naming.TAPE
 COUNTS = f"{NF}, {NI}"
@@ -905,7 +905,6 @@ def device_flat_index(bar: str, index: tuple) -> str:
 
 def infer_result(ti, call):
     """The Numba type of a ruled call's result (its primal's return type)."""
-    from adtriad.ad_core.typeinfer import jitted
     disp = jitted(call.fn.obj)
     argtypes = tuple(atom_type(a, ti) for a in call.args)
     disp.compile(argtypes)

@@ -9,14 +9,13 @@ of the annotations generated code constructs (``_ad_Duplicated(x, dx)`` and so o
 
 from __future__ import annotations
 
-import re
 
 import numba
 from numba.core import errors as nb_errors, types
 
 from adtriad.ad_core.annotations import Active, Const, Duplicated
-from adtriad.ad_core.errors import ADError
-from adtriad.ad_core.rules import AugmentedReturn, ReturnActivity, RuleConfig
+from adtriad.ad_core.errors import ADError, numba_failure
+from adtriad.ad_core.rules import SIGNATURES, AugmentedReturn, ReturnActivity, RuleConfig
 from adtriad.ad_core.typeinfer import jitted
 
 
@@ -54,14 +53,10 @@ def check(rule, argtypes: tuple, rs, kind: str):
     try:
         disp.compile(tuple(argtypes))
     except nb_errors.NumbaError as exc:
-        text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
-        first = next((ln.strip() for ln in text.splitlines() if ln.strip() and not
-                      ln.strip().startswith(("Failed in", "During", "File", "^", "<source"))),
-                     text[:200])
-        from adtriad.ad_core.rules import _SIGNATURES
+        first, _ = numba_failure(exc, "")
         raise ADError(f"the {kind} rule {getattr(rule, '__name__', rule)} for {rs.name} does not "
                       f"compile for arguments {tuple(map(str, argtypes))}: {first[:300]}. A "
-                      f"{kind} rule takes {_SIGNATURES[kind]}") from None
+                      f"{kind} rule takes {SIGNATURES[kind]}") from None
     result = disp.overloads[tuple(argtypes)].signature.return_type
     return result
 

@@ -27,15 +27,13 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import importlib.util
 import inspect
-import sys
 import textwrap
 import types
 from collections import namedtuple
 from dataclasses import dataclass, field
 
-from adtriad.ad_core import derivatives
+from adtriad.ad_core import derivatives, loader
 from adtriad.ad_core.errors import ADError
 
 RuleConfig = namedtuple("RuleConfig", ["needs_primal", "needs_shadow", "width", "overwritten"])
@@ -98,11 +96,11 @@ def _check_arity(rule, leading: int, rs: RuleSet, kind: str) -> None:
     expected = leading + rs.nargs
     if code.co_argcount != expected:
         raise ADError(f"the {kind} rule {code.co_name} for {rs.name} takes {code.co_argcount} "
-                      f"parameters; it must take {expected}: {_SIGNATURES[kind]} with one "
+                      f"parameters; it must take {expected}: {SIGNATURES[kind]} with one "
                       f"argument per parameter of {rs.name}")
 
 
-_SIGNATURES = {
+SIGNATURES = {
     "forward": "(config, func, ret_activity, *args)",
     "augmented_primal": "(config, func, ret_activity, *args)",
     "reverse": "(config, func, dret, tape, *args)",
@@ -115,11 +113,11 @@ def _register(func, rule, kind: str, leading: int):
     rs = _ruleset(func)
     _check_arity(rule, leading, rs, kind)
     setattr(rs, kind, rule)
-    rs.texts.append(f"{kind}:{_source_text(rule)}")
+    rs.texts.append(f"{kind}:{source_text(rule)}")
     return rule
 
 
-def _source_text(rule) -> str:
+def source_text(rule) -> str:
     try:
         return inspect.getsource(getattr(rule, "py_func", rule))
     except (OSError, TypeError):
@@ -150,9 +148,9 @@ def import_frule(func, frule) -> None:
     code = getattr(frule, "py_func", frule).__code__
     if code.co_argcount != 1 + rs.nargs:
         raise ADError(f"the frule {code.co_name} for {rs.name} takes {code.co_argcount} "
-                      f"parameters; it must take {1 + rs.nargs}: {_SIGNATURES['frule']}")
+                      f"parameters; it must take {1 + rs.nargs}: {SIGNATURES['frule']}")
     rs.frule = frule
-    rs.texts.append(f"frule:{_source_text(frule)}")
+    rs.texts.append(f"frule:{source_text(frule)}")
 
 
 def import_rrule(func, rrule) -> None:
@@ -164,9 +162,9 @@ def import_rrule(func, rrule) -> None:
         raise ADError(f"import_rrule for {rs.name}: {rrule!r} is not a function")
     if py.__code__.co_argcount != rs.nargs:
         raise ADError(f"the rrule {py.__name__} for {rs.name} takes {py.__code__.co_argcount} "
-                      f"parameters; it must take {rs.nargs}: {_SIGNATURES['rrule']}")
+                      f"parameters; it must take {rs.nargs}: {SIGNATURES['rrule']}")
     rs.rrule_vjp = _vjp_from_rrule(py, rs)
-    rs.texts.append(f"rrule:{_source_text(py)}")
+    rs.texts.append(f"rrule:{source_text(py)}")
 
 
 def lookup(func) -> RuleSet | None:
@@ -221,14 +219,8 @@ def _vjp_from_rrule(rrule, rs: RuleSet):
     fdef.decorator_list = []
     module_src = ast.unparse(ast.fix_missing_locations(ast.Module(body=[fdef], type_ignores=[])))
     module_src = module_src.replace("NoTangent()", "None").replace("ZeroTangent()", "0.0")
-    from adtriad.ad_core.build import cache_dir, write_module
     name = "adtriad_rrule_" + hashlib.sha256(
         (rrule.__module__ + rrule.__qualname__ + module_src).encode()).hexdigest()[:16]
     header = (f"import sys\nglobals().update({{k: v for k, v in vars(sys.modules[{rrule.__module__!r}])"
               f".items() if not k.startswith('__')}})\n\n")
-    path = write_module(cache_dir() / f"{name}.py", header + module_src + "\n")
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return getattr(module, fdef.name)
+    return getattr(loader.generated(name, header + module_src + "\n"), fdef.name)

@@ -151,7 +151,7 @@ def show(
 ) -> None:
     """Print the generated derivative source of a function."""
     from adtriad.ad_core import ADError, Forward, Reverse, derivative_source
-    from adtriad.ad_core.build import set_cache_dir
+    from adtriad.ad_core.loader import set_cache_dir
 
     set_cache_dir(_config(ctx).engine.cache_dir / "generated")
     try:

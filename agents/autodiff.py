@@ -58,13 +58,13 @@ class AutodiffAgent:
     role = Role.autodiff
 
     def __init__(self, cache_dir: str | Path | None = None) -> None:
-        from adtriad.ad_core import build
+        from adtriad.ad_core import loader
 
         if cache_dir is not None:
-            build.set_cache_dir(Path(cache_dir).expanduser() / "generated")
+            loader.set_cache_dir(Path(cache_dir).expanduser() / "generated")
             self.kernel_dir = Path(cache_dir).expanduser() / "kernels"
         else:
-            self.kernel_dir = build.cache_dir().parent / "kernels"
+            self.kernel_dir = loader.cache_dir().parent / "kernels"
 
     @guarded(to=Role.tempering)
     def differentiate(self, kernel_msg: TriadMessage) -> TriadMessage:

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import kernels  # noqa: E402
 from timing import median_time  # noqa: E402
 from adtriad.ad_core import Active, Const, Duplicated, Forward, Reverse, autodiff  # noqa: E402
-from adtriad.ad_core import build  # noqa: E402
+from adtriad.ad_core import loader  # noqa: E402
 
 
 def cases(n: int, rng):
@@ -132,7 +132,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     opts = parser.parse_args()
     cache = tempfile.mkdtemp(prefix="adtriad-bench-")
-    build.set_cache_dir(cache)
+    loader.set_cache_dir(cache)
     rng = np.random.default_rng(0)
     header = (f"{'kernel':28s} {'n':>8s} {'primal':>10s} {'reverse':>10s} {'rev/pri':>8s} "
               f"{'forward':>10s} {'fwd/pri':>8s} {'api/call':>9s} {'gen+jit':>8s} {'jax g/p':>8s}")
@@ -184,8 +184,8 @@ def cached_load(cache: str) -> tuple[float, float]:
     script = (
         "import sys, time; sys.path.insert(0, %r)\n"
         "import numpy as np, numba, kernels\n"
-        "from adtriad.ad_core import autodiff, Reverse, Active, Duplicated, build\n"
-        "build.set_cache_dir(%r)\n"
+        "from adtriad.ad_core import autodiff, Reverse, Active, Duplicated, loader\n"
+        "loader.set_cache_dir(%r)\n"
         "x = np.random.default_rng(0).uniform(0.5, 1.5, 1000)\n"
         "t = time.perf_counter()\n"
         "from adtriad.ad_core._runtime import range_len\n"

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "ad_core"
 from numpy_models import mlp_loss, softmax_cross_entropy  # noqa: E402
 from timing import median_time  # noqa: E402
 from adtriad.ad_core import (Active, BatchDuplicated, Const, Duplicated, Forward, Reverse,
-                             autodiff, build)
+                             autodiff, loader)
 
 
 def jax_ratio(kind, arrays, repeat):
@@ -53,7 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
     opts = parser.parse_args()
-    build.set_cache_dir(tempfile.mkdtemp(prefix="adtriad-bench-"))
+    loader.set_cache_dir(tempfile.mkdtemp(prefix="adtriad-bench-"))
     rng = np.random.default_rng(0)
     print(f"{'case':34s} {'primal':>10s} {'gradient':>10s} {'grad/pri':>9s} "
           f"{'jax grad':>10s} {'jax g/p':>8s}")

@@ -36,7 +36,7 @@ import numpy as np
 import pytest
 
 from adtriad.ad_core import Active, Duplicated, Forward, Reverse, autodiff, derivatives
-from adtriad.ad_core import build as build_module
+from adtriad.ad_core import loader
 from adtriad.ad_core.testing import check_grads
 
 MODES = ("Reverse", "Forward")
@@ -205,7 +205,7 @@ def rule_dir():
     """Where the generated functions are written. The path is part of the engine's cache key, so
     it stays the same from run to run (beside the engine's cache) and a second run compiles
     nothing."""
-    path = build_module.cache_dir().parent / "rule_table"
+    path = loader.cache_dir().parent / "rule_table"
     path.mkdir(parents=True, exist_ok=True)
     yield path
     for name in [n for n in sys.modules if n.startswith("rule_")]:
