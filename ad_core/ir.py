@@ -13,6 +13,7 @@ iteration: that is what makes loops reversible from a trip count.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 from typing import Any, Union
@@ -297,6 +298,59 @@ def operands(e) -> list:
     if isinstance(e, Attr):
         return [e.value]
     return list(e.args)
+
+
+def reads(s) -> set[str]:
+    """Names one statement reads itself (not the statements nested in it); a store reads the
+    array it writes into (a part of it stays)."""
+    if isinstance(s, Assign):
+        return set(expr_names(s.value))
+    if isinstance(s, Store):
+        return {s.target} | set(expr_names(TupleExpr(list(s.index) + [s.value])))
+    if isinstance(s, ExprStmt):
+        return set(expr_names(s.value))
+    if isinstance(s, If):
+        return set(expr_names(s.test))
+    if isinstance(s, For):
+        return set(expr_names(TupleExpr([s.start, s.stop, s.step])))
+    if isinstance(s, Return) and s.value is not None:
+        return set(expr_names(s.value))
+    return set()
+
+
+def reads_within(s) -> set[str]:
+    """Names a statement and everything nested in it read."""
+    return set().union(*(reads(x) for x in walk([s])))
+
+
+def assigned_in(stmts) -> set[str]:
+    """Names the statements (and those nested in them) assign: targets and loop variables."""
+    return {x.target if isinstance(x, Assign) else x.var for x in walk(stmts)
+            if isinstance(x, (Assign, For))}
+
+
+def blocks(s) -> list[list]:
+    """The statement lists nested directly in ``s``."""
+    if isinstance(s, If):
+        return [s.body, s.orelse]
+    if isinstance(s, (For, While)):
+        return [s.body]
+    return []
+
+
+def rewrite(stmts: list, fn=lambda s: [s]) -> list:
+    """Copies of the statements, nested blocks first, each replaced by the list ``fn`` gives
+    for it (by default itself: a copy whose blocks can be changed without touching the
+    original; expressions are shared, never mutated)."""
+    out = []
+    for s in stmts:
+        s = copy.copy(s)
+        if isinstance(s, If):
+            s.body, s.orelse = rewrite(s.body, fn), rewrite(s.orelse, fn)
+        elif isinstance(s, (For, While)):
+            s.body = rewrite(s.body, fn)
+        out.extend(fn(s))
+    return out
 
 
 def walk(stmts):

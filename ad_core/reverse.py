@@ -37,9 +37,16 @@ G = naming.GRAD
 
 
 def generate(spec, builder) -> tuple[str, str]:
-    probe = _Reverse(spec, builder, needed=set())
-    probe.adjoint_body()
-    needed = probe.reads & probe.program_vars
+    # What is taped decides what the adjoint sweep does, and that decides what it reads: probe
+    # until nothing new is read (each pass can only add to the set, so this ends).
+    needed: set = set()
+    while True:
+        probe = _Reverse(spec, builder, needed=needed)
+        probe.adjoint_body()
+        reads = probe.reads & probe.program_vars
+        if reads <= needed:
+            break
+        needed = needed | reads
     gen = _Reverse(spec, builder, needed=needed, read_sites=probe.read_sites)
     code = gen.augmented(), gen.adjoint()
     spec.restored = {p for p in spec.nf.params if gen.kind(p) == "array" and
@@ -182,7 +189,7 @@ class _Reverse:
         computed from values nothing changes in between (elements of arrays never written,
         integer arithmetic)."""
         for k, s in enumerate(stmts):
-            for child in _children(s):
+            for child in ir.blocks(s):
                 self._find_recomputable(child)
             if not (isinstance(s, ir.Assign) and self.assign_count.get(s.target) == 1
                     and s.target not in self.nf.params and s.target not in self.for_vars
@@ -210,13 +217,13 @@ class _Reverse:
             else:
                 continue
             later = stmts[k + 1:]
-            uses = [j for j, x in enumerate(later) if s.target in _names_in(x)]
-            total = sum(1 for x in ir.walk(self.nf.body) if s.target in _direct_names(x))
-            nested = sum(sum(1 for x in ir.walk([later[j]]) if s.target in _direct_names(x))
+            uses = [j for j, x in enumerate(later) if s.target in ir.reads_within(x)]
+            total = sum(1 for x in ir.walk(self.nf.body) if s.target in ir.reads(x))
+            nested = sum(sum(1 for x in ir.walk([later[j]]) if s.target in ir.reads(x))
                          for j in uses)
             if not uses or total != nested:
                 continue
-            if inputs & _assigned_in(later[:uses[-1] + 1]):
+            if inputs & ir.assigned_in(later[:uses[-1] + 1]):
                 continue
             self.recompute[s.target] = s
             self.recompute_block[s.target] = id(stmts)
@@ -460,7 +467,7 @@ class _Reverse:
         """Can the reverse sweep recount this loop's trips from its bounds? Yes when it has no
         early exit and nothing in its body reassigns a bound."""
         bounds = {b.id for b in (s.start, s.stop, s.step) if isinstance(b, ir.Name)}
-        return s.exit_flag is None and not (bounds & (_assigned_in(s.body) | {s.var}))
+        return s.exit_flag is None and not (bounds & (ir.assigned_in(s.body) | {s.var}))
 
     def elem_is_float(self, array: str) -> bool:
         t = self.ti.of(array)
@@ -562,7 +569,7 @@ class _Reverse:
         for s in reversed(stmts):
             if not self.work(s):
                 continue
-            for name in sorted(_names_in(s)):
+            for name in sorted(ir.reads_within(s)):
                 if self.recompute_block.get(name) == id(stmts):
                     self.emit_recompute(name, recomputed)
             self.adj_stmt(s)
@@ -911,52 +918,9 @@ def infer_result(ti, call):
     return disp.overloads[argtypes].signature.return_type
 
 
-def _children(s):
-    if isinstance(s, ir.If):
-        return [s.body, s.orelse]
-    if isinstance(s, (ir.For, ir.While)):
-        return [s.body]
-    return []
-
-
 def _calls(s):
     if isinstance(s, ir.Assign) and isinstance(s.value, ir.Call) and s.value.fn.key == "user":
         return [s.value]
     if isinstance(s, ir.ExprStmt) and s.value.fn.key == "user":
         return [s.value]
     return []
-
-
-def _direct_names(s) -> set[str]:
-    """Names a single statement reads itself (not its nested statements)."""
-    if isinstance(s, ir.Assign):
-        return set(ir.expr_names(s.value))
-    if isinstance(s, ir.Store):
-        return {s.target} | set(ir.expr_names(ir.TupleExpr(list(s.index)))) | \
-            set(ir.expr_names(s.value))
-    if isinstance(s, ir.ExprStmt):
-        return set(ir.expr_names(s.value))
-    if isinstance(s, ir.If):
-        return set(ir.expr_names(s.test))
-    if isinstance(s, ir.For):
-        return set(ir.expr_names(ir.TupleExpr([s.start, s.stop, s.step])))
-    if isinstance(s, ir.Return) and s.value is not None:
-        return set(ir.expr_names(s.value))
-    return set()
-
-
-def _names_in(s) -> set[str]:
-    names = set()
-    for x in ir.walk([s]):
-        names |= _direct_names(x)
-    return names
-
-
-def _assigned_in(stmts) -> set[str]:
-    out = set()
-    for x in ir.walk(stmts):
-        if isinstance(x, ir.Assign):
-            out.add(x.target)
-        elif isinstance(x, ir.For):
-            out.add(x.var)
-    return out

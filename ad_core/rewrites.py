@@ -15,7 +15,6 @@ import copy
 import itertools
 
 from adtriad.ad_core import ir, naming
-from adtriad.ad_core.tuples import _copy_statements
 from adtriad.ad_core.typeinfer import is_array
 
 
@@ -37,51 +36,28 @@ def scalarize_tuples(nf):
     if not candidates:
         return nf
     out = copy.copy(nf)
-    out.body = _rewrite_tuples(_copy_statements(nf.body), candidates)
+    out.body = _rewrite_tuples(nf.body, candidates)
     return out
 
 
 def _reads_other_than_const_index(s) -> set:
-    names = set()
-    if isinstance(s, ir.Assign):
-        v = s.value
-        if isinstance(v, ir.Index) and len(v.index) == 1 and isinstance(v.index[0], ir.Const):
-            names |= {n for n in ir.expr_names(v) if n != v.value.id}
-        elif not isinstance(v, ir.TupleExpr):
-            names |= set(ir.expr_names(v))
-        else:
-            names |= set(ir.expr_names(v))
-    elif isinstance(s, ir.Store):
-        names |= {s.target} | set(ir.expr_names(ir.TupleExpr(list(s.index) + [s.value])))
-    elif isinstance(s, ir.ExprStmt):
-        names |= set(ir.expr_names(s.value))
-    elif isinstance(s, ir.Return) and s.value is not None:
-        names |= set(ir.expr_names(s.value))
-    elif isinstance(s, ir.If):
-        names |= set(ir.expr_names(s.test))
-    elif isinstance(s, ir.For):
-        names |= set(ir.expr_names(ir.TupleExpr([s.start, s.stop, s.step])))
-    return names
+    v = s.value if isinstance(s, ir.Assign) else None
+    if isinstance(v, ir.Index) and len(v.index) == 1 and isinstance(v.index[0], ir.Const):
+        return ir.reads(s) - {v.value.id}
+    return ir.reads(s)
 
 
 def _rewrite_tuples(stmts: list, tuples: dict) -> list:
-    out = []
-    for s in stmts:
+    def split(s):
         if isinstance(s, ir.Assign) and s.target in tuples:
-            for k, e in enumerate(tuples[s.target].elts):
-                out.append(ir.Assign(element_name(s.target, k), e, s.loc))
-            continue
+            return [ir.Assign(element_name(s.target, k), e, s.loc)
+                    for k, e in enumerate(tuples[s.target].elts)]
         if isinstance(s, ir.Assign) and isinstance(s.value, ir.Index) and \
                 s.value.value.id in tuples:
             k = s.value.index[0].value % len(tuples[s.value.value.id].elts)
-            out.append(ir.Assign(s.target, ir.Name(element_name(s.value.value.id, k)), s.loc))
-            continue
-        if isinstance(s, ir.If):
-            s.body, s.orelse = _rewrite_tuples(s.body, tuples), _rewrite_tuples(s.orelse, tuples)
-        elif isinstance(s, (ir.For, ir.While)):
-            s.body = _rewrite_tuples(s.body, tuples)
-        out.append(s)
-    return out
+            return [ir.Assign(s.target, ir.Name(element_name(s.value.value.id, k)), s.loc)]
+        return [s]
+    return ir.rewrite(stmts, split)
 
 
 def inplace_arrays(nf, ti):
@@ -89,26 +65,19 @@ def inplace_arrays(nf, ti):
                for s in ir.walk(nf.body)):
         return nf
     out = copy.copy(nf)
-    out.body = _rewrite_inplace(_copy_statements(nf.body), ti, itertools.count(1))
+    out.body = _rewrite_inplace(nf.body, ti, itertools.count(1))
     return out
 
 
 def _rewrite_inplace(stmts: list, ti, numbers) -> list:
-    out = []
-    for s in stmts:
-        if isinstance(s, ir.Assign) and s.inplace and is_array(ti.of(s.target)):
-            value = s.value
-            if not isinstance(value, (ir.Name, ir.Const)):
-                tmp = naming.flag("inplace", next(numbers))
-                out.append(ir.Assign(tmp, value, s.loc))
-                value = ir.Name(tmp)
-            whole = (ir.Slice(None, None, None),) * ti.of(s.target).ndim
-            out.append(ir.Store(s.target, whole, value, s.loc))
-            continue
-        if isinstance(s, ir.If):
-            s.body = _rewrite_inplace(s.body, ti, numbers)
-            s.orelse = _rewrite_inplace(s.orelse, ti, numbers)
-        elif isinstance(s, (ir.For, ir.While)):
-            s.body = _rewrite_inplace(s.body, ti, numbers)
-        out.append(s)
-    return out
+    def store(s):
+        if not (isinstance(s, ir.Assign) and s.inplace and is_array(ti.of(s.target))):
+            return [s]
+        out, value = [], s.value
+        if not isinstance(value, (ir.Name, ir.Const)):
+            tmp = naming.flag("inplace", next(numbers))
+            out.append(ir.Assign(tmp, value, s.loc))
+            value = ir.Name(tmp)
+        whole = (ir.Slice(None, None, None),) * ti.of(s.target).ndim
+        return out + [ir.Store(s.target, whole, value, s.loc)]
+    return ir.rewrite(stmts, store)

@@ -44,7 +44,7 @@ def flatten_params(nf, argtypes: tuple, mask: tuple):
             leaf_mask.append(m)
     out = copy.copy(nf)
     out.params = params
-    out.body = _propagate_leaves([_rewrite(s, split) for s in _copy_statements(nf.body)],
+    out.body = _propagate_leaves([_rewrite(s, split) for s in ir.rewrite(nf.body)],
                                  set(params) - set(nf.params))
     return out, tuple(leaf_types), tuple(leaf_mask)
 
@@ -71,11 +71,9 @@ def _sub_atom(a, copies):
 
 
 def _substitute(stmts: list, copies: dict) -> list:
-    out = []
-    for s in stmts:
+    def sub(s):
         if isinstance(s, ir.Assign) and s.target in copies:
-            continue  # the copy itself is no longer needed
-        s = copy.copy(s)
+            return []  # the copy itself is no longer needed
         if isinstance(s, ir.Assign):
             s.value = _sub_expr(s.value, copies)
         elif isinstance(s, ir.Store):
@@ -88,14 +86,10 @@ def _substitute(stmts: list, copies: dict) -> list:
             s.value = _sub_atom(s.value, copies)
         elif isinstance(s, ir.If):
             s.test = _sub_atom(s.test, copies)
-            s.body, s.orelse = _substitute(s.body, copies), _substitute(s.orelse, copies)
         elif isinstance(s, ir.For):
             s.start, s.stop, s.step = (_sub_atom(b, copies) for b in (s.start, s.stop, s.step))
-            s.body = _substitute(s.body, copies)
-        elif isinstance(s, ir.While):
-            s.body = _substitute(s.body, copies)
-        out.append(s)
-    return out
+        return [s]
+    return ir.rewrite(stmts, sub)
 
 
 def _sub_expr(e, copies):
@@ -119,19 +113,6 @@ def _sub_expr(e, copies):
     return e
 
 
-def _copy_statements(stmts: list) -> list:
-    """Copies of the statements (expressions are shared: they are never mutated)."""
-    out = []
-    for s in stmts:
-        c = copy.copy(s)
-        if isinstance(c, ir.If):
-            c.body, c.orelse = _copy_statements(c.body), _copy_statements(c.orelse)
-        elif isinstance(c, (ir.For, ir.While)):
-            c.body = _copy_statements(c.body)
-        out.append(c)
-    return out
-
-
 def _leaf_of(e, split) -> ir.Name | None:
     if isinstance(e, ir.Index) and e.value.id in split and len(e.index) == 1 and \
             isinstance(e.index[0], ir.Const) and isinstance(e.index[0].value, int):
@@ -152,18 +133,7 @@ def _rewrite(s, split):
     for child in ([s.body, s.orelse] if isinstance(s, ir.If) else
                   [s.body] if isinstance(s, (ir.For, ir.While)) else []):
         child[:] = [_rewrite(x, split) for x in child]
-    names = set()
-    if isinstance(s, ir.Assign):
-        names = set(ir.expr_names(s.value))
-    elif isinstance(s, ir.Store):
-        names = {s.target} | set(ir.expr_names(ir.TupleExpr(list(s.index) + [s.value])))
-    elif isinstance(s, ir.ExprStmt):
-        names = set(ir.expr_names(s.value))
-    elif isinstance(s, ir.Return) and s.value is not None:
-        names = set(ir.expr_names(s.value))
-    elif isinstance(s, ir.If):
-        names = set(ir.expr_names(s.test))
-    bad = names & set(split)
+    bad = ir.reads(s) & set(split)
     if bad:
         raise ADError(f"{s.loc}: the MixedDuplicated argument {sorted(bad)[0]!r} is used as a "
                       "whole; read its fields (p[k] or p.name) instead")

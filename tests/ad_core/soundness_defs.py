@@ -96,3 +96,21 @@ def own_elements(a, b):
     i = cuda.grid(1)
     if i < a.shape[0]:
         b[i] = 2.0 * a[i]
+
+
+def product_of(u, v):
+    return u * v
+
+
+def callee_of_a_recomputed_element(x):
+    z = np.zeros(3)
+    return product_of(z[0] + 0.5, x)
+
+
+def parameter_rebound_by_a_dot(x, a):
+    s = 0.5 * x
+    z = np.empty(len(a))
+    for i in range(len(z)):
+        z[i] = 0.75
+    x += np.dot(z, a)
+    return s + x * x

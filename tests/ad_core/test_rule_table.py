@@ -26,6 +26,7 @@ unknown kind of key, a NumPy name that does not exist) makes its test fail; only
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import sys
@@ -218,6 +219,10 @@ def build(rule_dir, key: str, form: str, n):
         forms(key)  # raises, naming the key
     assert n is not None, f"derivatives.ARITY has no entry for {key!r}"
     name, text = source(key, form, n)
+    return _load(rule_dir, name, text)
+
+
+def _load(rule_dir, name: str, text: str):
     path = rule_dir / f"{name}.py"
     if not path.exists() or path.read_text() != text:
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -231,11 +236,78 @@ def build(rule_dir, key: str, form: str, n):
 
 
 # ----------------------------------------------------------------------------------------------
+# Groups: by default the keys of one form and operand count are checked GROUP at a time, in
+# one function with separate parameters per key (so each key's derivative is still checked on
+# its own arguments) -- a Numba compile per group instead of per key keeps the suite's time;
+# ADTRIAD_EXHAUSTIVE=1 checks every key in a function of its own.
+
+EXHAUSTIVE = os.environ.get("ADTRIAD_EXHAUSTIVE", "").strip().lower() in ("1", "true", "yes")
+GROUP = 8
+
+
+def groups() -> list:
+    """(group id, [(key, form, n), ...]): keys with the same form, operand count and
+    tolerance, piecewise-constant keys apart (their derivatives are also checked to be 0)."""
+    buckets: dict = {}
+    for param in cases():
+        key, form, n = param.values
+        if form == "unbuildable" or param.marks:
+            continue  # checked one by one (and failing, or xfailing) by test_rule
+        kind = (form, n, key in PIECEWISE_CONSTANT, repr(TOLERANCES.get(key, {})))
+        buckets.setdefault(kind, []).append((key, form, n))
+    out = []
+    for (form, n, flat, _), members in sorted(buckets.items()):
+        for start in range(0, len(members), GROUP):
+            chunk = members[start:start + GROUP]
+            out.append(pytest.param(chunk, id=f"{form}-{n}{'-flat' if flat else ''}-{start // GROUP}"))
+    return out
+
+
+def build_group(rule_dir, chunk):
+    name = f"rule_group_{hashlib.sha256(repr(chunk).encode()).hexdigest()[:12]}"
+    params, terms = [], []
+    for i, (key, form, n) in enumerate(chunk):
+        operands = [f"{v}{i}" for v in "abc"[:n]]
+        params += operands
+        body = expression(key, operands)
+        terms.append(f"np.sum({body})" if form == "array" else body)
+    weights = [f"{1.0 + 0.25 * i!r} * ({t})" for i, t in enumerate(terms)]
+    text = textwrap.dedent(f"""\
+        import math
+
+        import numpy as np
+
+
+        def {name}({', '.join(params)}):
+            return {' + '.join(weights)}
+        """)
+    return _load(rule_dir, name, text)
+
+
+@pytest.mark.skipif(EXHAUSTIVE, reason="every key runs by itself in test_rule")
+@pytest.mark.filterwarnings("ignore:.*piecewise constant")
+@pytest.mark.parametrize("chunk", groups())
+def test_rule_group(rule_dir, chunk):
+    f = build_group(rule_dir, chunk)
+    values = [v for key, form, n in chunk for v in arguments(key, form, n)]
+    assert np.all(np.isfinite(f(*values))), f"{chunk}: inputs outside the domain"
+    check_grads(f, *annotate(values), modes=MODES, **TOLERANCES.get(chunk[0][0], {}))
+    if chunk[0][0] in PIECEWISE_CONSTANT:
+        _assert_zero_derivative(f, values)
+
+
+# ----------------------------------------------------------------------------------------------
 # The tests
 
 
+def _grouped(param) -> bool:
+    return not EXHAUSTIVE and param.values[1] != "unbuildable" and not param.marks
+
+
 @pytest.mark.filterwarnings("ignore:.*piecewise constant")  # float(math.floor(a)) and the like
-@pytest.mark.parametrize("key, form, n", cases())
+@pytest.mark.parametrize("key, form, n", [p for p in cases() if not _grouped(p)]
+                         or [pytest.param(None, None, None, marks=pytest.mark.skip(
+                             reason="every key runs in a group (ADTRIAD_EXHAUSTIVE=1: alone)"))])
 def test_rule(rule_dir, key, form, n):
     f = build(rule_dir, key, form, n)
     values = arguments(key, form, n)

@@ -157,3 +157,12 @@ def test_cpu_backend_in_order_when_arguments_share_memory():
     b = np.zeros(2048)
     cpu_kernel(D.own_elements)[8, 256](np.arange(2048.0), b)
     np.testing.assert_array_equal(b, 2.0 * np.arange(2048.0))
+
+
+def test_adjoint_reads_only_what_the_tape_restores():
+    # random programs found these: a value the adjoint recomputed from a local array the tape
+    # did not keep (a generated NameError before the probe ran to a fixed point)
+    assert autodiff(Reverse, D.callee_of_a_recomputed_element, Active, Active(0.7)) == ((0.5,),)
+    a = np.array([0.3, 0.2, 0.1])
+    check_grads(D.parameter_rebound_by_a_dot, Active(0.7), Duplicated(a, np.zeros(3)),
+                modes=("Reverse", "Forward"))
