@@ -246,11 +246,10 @@ defextremum("np.min np.amin .min", "np.argmin")
 defview("np.transpose np.reshape np.expand_dims .reshape .transpose .T")
 
 # NumPy's function spellings of the operators, and aliases.
-defbinary("np.add", "1", "1")
-defbinary("np.subtract", "1", "-1")
-defbinary("np.multiply", "{1}", "{0}")
-defbinary("np.divide np.true_divide", "1.0 / {1}", "-{z} / {1}")
-defbinary("np.mod np.remainder", "1", "-np.floor({0} / {1})")
+for _alias, _name in (("np.add", "+"), ("np.subtract", "-"), ("np.multiply", "*"),
+                      ("np.divide", "/"), ("np.true_divide", "/"), ("np.mod", "%"),
+                      ("np.remainder", "%")):
+    alias(_alias, _name)
 defbinary("np.logaddexp", "np.exp({0} - {z})", "np.exp({1} - {z})")
 defbinary("np.logaddexp2", "2.0 ** ({0} - {z})", "2.0 ** ({1} - {z})")
 defunary("np.positive np.conj np.conjugate", "1")
