@@ -31,15 +31,15 @@ POLY = ROOT / "scenarios" / "test1_reverse_scalar.yaml"
 
 @pytest.fixture(scope="module")
 def triad(tmp_path_factory):
-    from adtriad.ad_core import build
+    from adtriad.ad_core import loader
 
-    saved = build._cache_dir
+    saved = loader.cache_dir()
     cache = tmp_path_factory.getbasetemp() / "embedding-engine-cache"
     cache.mkdir(exist_ok=True)
     cfg = load_config(env={"TRIAD_ENGINE__CACHE_DIR": str(cache)})
     with Triad(backend="local", config=cfg) as t:
         yield t
-    build._cache_dir = saved
+    loader.set_cache_dir(saved)
 
 
 async def drive(agents, index: int = 0) -> list[TriadMessage]:

@@ -20,11 +20,11 @@ from cli_runner import _reset_structlog, runner  # noqa: E402,F401 - the fixture
 
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory):
-    from adtriad.ad_core import build
+    from adtriad.ad_core import loader
 
-    saved = build._cache_dir
+    saved = loader.cache_dir()
     yield tmp_path_factory.mktemp("engine-cache")
-    build._cache_dir = saved
+    loader.set_cache_dir(saved)
 
 
 def triad(cache, *args):

@@ -17,7 +17,7 @@ def steps(x, scale):
 def test_type_warning_reports_a_dropped_derivative():
     previous = api.type_warning(True)
     try:
-        with pytest.warns(ADTypeWarning, match=r"math.floor\(.*\)` turns the active value .* "
+        with pytest.warns(ADTypeWarning, match=r"math.floor\(.*\)` turns (the|an) active value .* "
                                                r"into a int64; its derivative is dropped"):
             ((dx, ds),) = autodiff(Reverse, steps, Active, Active(1.7), Active(2.0))
         assert dx == math.floor(1.7 * 2.0) and ds == 1.0

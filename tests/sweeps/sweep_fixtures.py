@@ -73,12 +73,12 @@ def _reset_structlog():
 
 @pytest.fixture(scope="session")
 def engine_dir(tmp_path_factory):
-    from adtriad.ad_core import build
+    from adtriad.ad_core import loader
 
-    saved = build._cache_dir
+    saved = loader.cache_dir()
     path = tmp_path_factory.mktemp("sweep-engine-cache")
     yield path
-    build._cache_dir = saved
+    loader.set_cache_dir(saved)
 
 
 @pytest.fixture(scope="session")
