@@ -202,6 +202,10 @@ class _Normalizer:
         if stmts and isinstance(stmts[0], ast.Expr) and isinstance(stmts[0].value, ast.Constant) \
                 and isinstance(stmts[0].value.value, str):
             stmts = stmts[1:]  # docstring
+        if self.returns_value and _may_end_without_return(stmts):
+            raise self.refuse(fdef, "a function that returns a value on some paths and can "
+                                    "reach its end without one (Python returns None there)",
+                              "end it with a `return` of the same kind of value")
         body = []
         if self.early:
             body.append(ir.Assign(naming.RET_FLAG, ir.Const(False), self.loc(fdef)))
@@ -651,6 +655,21 @@ class _AtomNode(ast.expr):
     def __init__(self, atom):
         super().__init__()
         self.atom = atom
+
+
+def _may_end_without_return(stmts: list) -> bool:
+    """Can running ``stmts`` reach their end (no return on some path)?"""
+    if not stmts:
+        return True
+    last = stmts[-1]
+    if isinstance(last, ast.Return):
+        return False
+    if isinstance(last, ast.If):
+        return _may_end_without_return(last.body) or _may_end_without_return(last.orelse)
+    if isinstance(last, ast.While) and isinstance(last.test, ast.Constant) and last.test.value \
+            and not _contains_direct(last, (ast.Break,), skip_self=True):
+        return False  # `while True:` left only by its returns
+    return True
 
 
 def _bound_names(target) -> set:

@@ -114,3 +114,9 @@ def parameter_rebound_by_a_dot(x, a):
         z[i] = 0.75
     x += np.dot(z, a)
     return s + x * x
+
+
+def returns_in_a_loop_only(x, m):
+    t = x * 2.0
+    for i in range(m):
+        return t * x

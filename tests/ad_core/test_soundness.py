@@ -166,3 +166,8 @@ def test_adjoint_reads_only_what_the_tape_restores():
     a = np.array([0.3, 0.2, 0.1])
     check_grads(D.parameter_rebound_by_a_dot, Active(0.7), Duplicated(a, np.zeros(3)),
                 modes=("Reverse", "Forward"))
+
+
+def test_a_function_that_can_end_without_its_return_value_is_refused():
+    message = refusal(lambda: autodiff(Reverse, D.returns_in_a_loop_only, Active, Active(1.5), 2))
+    assert "end it with a `return`" in message and re.match(rf"{re.escape(DEFS)}:\d+:1:", message)
