@@ -36,7 +36,7 @@ from adtriad.ad_core.errors import ADError, numba_failure
 from adtriad.ad_core.loader import bind, cache_dir, load_module, write_module
 from adtriad.ad_core.normalize import NormalFunction, normalized, refresh
 from adtriad.ad_core.source import SourceFunction
-from adtriad.ad_core.rewrites import inplace_arrays, scalarize_tuples
+from adtriad.ad_core.rewrites import define_result, inplace_arrays, scalarize_tuples
 from adtriad.ad_core.tuples import flatten_params
 from adtriad.ad_core.typeinfer import differentiable, infer, is_array, jitted
 
@@ -118,6 +118,9 @@ class Builder:
         if not is_callee:
             nf, argtypes, mask = flatten_params(nf, argtypes, mask)
         ti = infer(nf, argtypes)
+        defined = define_result(nf, ti)
+        if defined is not nf:  # typed again: the first definition is part of the code
+            nf, ti = defined, infer(defined, argtypes)
         nf = inplace_arrays(nf, ti)
         mask = tuple(m and differentiable(t) for m, t in zip(mask, argtypes))
         active = analyze(nf, ti, {p for p, m in zip(nf.params, mask) if m}, self.notes)

@@ -5,6 +5,8 @@ Contract: each returns an equivalent NormalFunction (the input is not modified).
 * :func:`scalarize_tuples` (before typing): a tuple built once from atoms and only read by
   constant indexing (``p = (a, b); s, t = p; p[0]``) becomes one variable per element, so its
   elements carry derivatives like any scalar.
+* :func:`define_result` (after typing): a scalar result set by early returns gets a first
+  value of its type, so no path leaves it undefined for Numba.
 * :func:`inplace_arrays` (after typing): ``a op= b`` on an array updates it in place
   (``a[...] = a op b``) as NumPy does, instead of rebinding the name.
 """
@@ -13,6 +15,9 @@ from __future__ import annotations
 
 import copy
 import itertools
+
+import numpy as np
+from numba.core import types
 
 from adtriad.ad_core import ir, naming
 from adtriad.ad_core.typeinfer import is_array
@@ -58,6 +63,19 @@ def _rewrite_tuples(stmts: list, tuples: dict) -> list:
             return [ir.Assign(s.target, ir.Name(element_name(s.value.value.id, k)), s.loc)]
         return [s]
     return ir.rewrite(stmts, split)
+
+
+def define_result(nf, ti):
+    """A scalar result set by early returns (``for ...: return x`` then ``return 0.0``) is
+    given a first value of its type at the top: each path sets it, but Numba cannot see that
+    and would leave it undefined on the path it cannot rule out."""
+    t = ti.of(naming.RET_VALUE)
+    if t is None or not isinstance(t, (types.Float, types.Integer, types.Boolean)):
+        return nf
+    zero = ir.Call(ir.Fn(f"np.{t.name}", f"np.{t.name}", getattr(np, t.name)), [ir.Const(0)])
+    out = copy.copy(nf)
+    out.body = [ir.Assign(naming.RET_VALUE, zero, nf.body[0].loc)] + list(nf.body)
+    return out
 
 
 def inplace_arrays(nf, ti):
