@@ -43,7 +43,7 @@ def analyze(nf, ti: TypeInfo, active_params: set[str], notes: list | None = None
                     mark(s.target)
             elif isinstance(s, ir.ExprStmt) and s.value.fn.key in ("user", "rule"):
                 _mark_written_args(s.value, active, ti, mark)
-    _check_unclassified(nf, ti, active)
+    _check_whitelist(nf, ti, active)
     if notes is not None:
         notes += dropped_derivatives(nf, ti, active)
     for p in nf.params:  # a scalar parameter rebound to an active value is just a local
@@ -61,7 +61,7 @@ def analyze(nf, ti: TypeInfo, active_params: set[str], notes: list | None = None
     return active
 
 
-def _check_unclassified(nf, ti: TypeInfo, active: set) -> None:
+def _check_whitelist(nf, ti: TypeInfo, active: set) -> None:
     """Activity is a whitelist. An active value may flow only into a float scalar or a float
     array (which then carries its derivative), or into an integer or boolean (whose derivative
     is zero: comparisons, ``int(x)``, stores into integer arrays). Anything else it reaches —
@@ -246,8 +246,8 @@ def _alias_groups(nf, ti: TypeInfo) -> dict[str, set[str]]:
                 src = v.id
             elif isinstance(v, ir.Index) and is_array(ti.of(v.value.id)):
                 src = v.value.id
-            elif _view_source(v) is not None:
-                src = _view_source(v)
+            elif derivatives.view_source(v) is not None:
+                src = derivatives.view_source(v)
             if src is not None:
                 parent[find(s.target)] = find(src)
     groups: dict[str, set[str]] = {}
@@ -259,16 +259,6 @@ def _alias_groups(nf, ti: TypeInfo) -> dict[str, set[str]]:
         for m in members:
             out[m] = members
     return out
-
-
-def _view_source(e) -> str | None:
-    """The array a view expression (``a.T``, ``a.reshape(..)``, ``np.transpose(a)``) looks
-    into, or None."""
-    rule = derivatives.lookup(e)
-    if rule is None or rule.shape != "view":
-        return None
-    first = ir.operands(e)[0]
-    return first.id if isinstance(first, ir.Name) else None
 
 
 def _first_store(nf, name: str, aliases) -> str:

@@ -190,9 +190,8 @@ def request_key(sf: SourceFunction, kind: str, argtypes: tuple, mask: tuple,
                 width: int = 1, hidden: bool = True) -> str:
     """Hash of everything the generated code depends on (memoized per process). Arrays
     bound as constants (``hidden`` False) are hashed at every call: Numba compiles their
-    contents in, so changed contents need new code."""
+    contents in, so changed contents need new code. The caller refreshes ``sf`` first."""
     kind = kind if width == 1 else f"{kind}x{width}"
-    _refresh(sf)
     frozen = () if hidden else tuple(sorted(_bound_array_digests(sf, set())))
     memo = (sf, kind, argtypes, mask, rules.registry_digest(), hidden, frozen)
     if memo not in _KEYS:
@@ -373,6 +372,7 @@ def derivative_module(func_sf: SourceFunction, kind: str, argtypes: tuple, mask:
     if device:
         flavor += f"-device-{device}-{sorted((exclusive or {}).items())!r}-{sorted(atomics)!r}"
     hidden = hidden and device is None  # device code binds globals, as Numba's CUDA target does
+    _refresh(func_sf)  # once per request: rebound globals change what is derived below
     argtypes, mask = with_hidden(func_sf, argtypes, mask, hidden)
     key = request_key(func_sf, flavor, argtypes, mask, width, hidden)
     if key in _LOADED:
@@ -407,11 +407,7 @@ def explain_failure(module, exc) -> str:
 def with_hidden(sf: SourceFunction, argtypes: tuple, mask: tuple, hidden: bool = True):
     """The argument types and activity mask of the generated code: the user's parameters
     followed by the hidden (Const) parameters carrying the global arrays it reads."""
-    _refresh(sf)
-    nf = normalized(sf, hidden)
-    extra = nf.hidden_values()
-    if len(argtypes) + len(extra) != len(nf.params):
-        return tuple(argtypes), tuple(mask)  # already given in full
+    extra = normalized(sf, hidden).hidden_values()
     return tuple(argtypes) + tuple(numba.typeof(v) for v in extra), \
         tuple(mask) + (False,) * len(extra)
 

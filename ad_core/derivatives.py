@@ -136,6 +136,16 @@ def lookup(e) -> Rule | None:
     return RULES.get(key) if key is not None else None
 
 
+def view_source(e) -> str | None:
+    """The array a view expression (``a.T``, ``a.reshape(..)``, ``np.transpose(a)``) looks
+    into, or None when ``e`` is no view of a named array."""
+    rule = lookup(e)
+    if rule is None or rule.shape != "view":
+        return None
+    first = ir.operands(e)[0]
+    return first.id if isinstance(first, ir.Name) else None
+
+
 # Operators (scalars and arrays alike).
 defbinary("+", "1", "1")
 defbinary("-", "1", "-1")

@@ -38,13 +38,13 @@ def at(loc, what: str, instead: str) -> ADError:
     return ADError(f"{loc}: {what}{quoted}; {instead}")
 
 
-def numba_failure(exc, generated: str) -> tuple[str, str | None]:
+def numba_failure(exc, generated: str | None = None) -> tuple[str, str | None]:
     """Numba's error in one line, and the ``file:line`` stamp of the generated line it points
     at (generated lines end in ``# file:line`` of the user code they come from). ``generated``
-    is a regular expression matching the generated file's name."""
+    is a regular expression matching the generated file's name (None: no stamp wanted)."""
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
     stamp = None
-    match = re.search(rf'File "({generated})", line (\d+)', text)
+    match = generated and re.search(rf'File "({generated})", line (\d+)', text)
     if match:
         line = linecache.getline(match.group(1), int(match.group(2)))
         found = re.search(r"# (.+:\d+)\s*$", line)

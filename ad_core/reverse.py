@@ -530,9 +530,8 @@ class _Reverse:
             source, text = v.id, "{}"
         elif isinstance(v, ir.Index) and self.kind(v.value.id) == "array":
             source, text = v.value.id, "{}[" + ir.index_src(v.index) + "]"
-        elif _is_view(v):
-            first = ir.operands(v)[0]
-            source, text = first.id, applied_to(v, "{}")
+        elif derivatives.view_source(v) is not None:
+            source, text = derivatives.view_source(v), applied_to(v, "{}")
         if source is None:
             return None
         unfixed = [n for n in ir.expr_names(v) if n != source and not self.fixed_value(n)]
@@ -889,11 +888,6 @@ class _Reverse:
             for j, (a, act, t) in enumerate(zip(call.args, active, argtypes)):
                 if act and (offset or not is_array(t)):
                     self.out(f"{self.B(a.id)} += {res}[{j + offset}]", loc)
-
-
-def _is_view(e) -> bool:
-    rule = derivatives.lookup(e)
-    return rule is not None and rule.shape == "view" and isinstance(ir.operands(e)[0], ir.Name)
 
 
 def _atomic_index(index: tuple) -> str:

@@ -53,7 +53,7 @@ def check(rule, argtypes: tuple, rs, kind: str):
     try:
         disp.compile(tuple(argtypes))
     except nb_errors.NumbaError as exc:
-        first, _ = numba_failure(exc, "")
+        first, _ = numba_failure(exc)
         raise ADError(f"the {kind} rule {getattr(rule, '__name__', rule)} for {rs.name} does not "
                       f"compile for arguments {tuple(map(str, argtypes))}: {first[:300]}. A "
                       f"{kind} rule takes {SIGNATURES[kind]}") from None
