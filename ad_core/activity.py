@@ -25,9 +25,11 @@ def analyze(nf, ti: TypeInfo, active_params: set[str], notes: list | None = None
     while changed:
         changed = False
 
-        def mark(name: str):
+        def mark(name: str, members=None):
+            """``name`` holds active values; when they were written into its memory (not
+            bound to the name), so do the names sharing that memory."""
             nonlocal changed
-            for member in aliases.get(name, {name}):
+            for member in aliases.get(name, {name}) if members is None else members:
                 if member not in active and differentiable(ti.of(member)):
                     active.add(member)
                     changed = True
@@ -35,7 +37,7 @@ def analyze(nf, ti: TypeInfo, active_params: set[str], notes: list | None = None
         for s in ir.walk(nf.body):
             if isinstance(s, ir.Assign):
                 if _reads_active(s.value, active, ti):
-                    mark(s.target)
+                    mark(s.target, {s.target})  # a binding writes no memory
                 if isinstance(s.value, ir.Call) and s.value.fn.key in ("user", "rule"):
                     _mark_written_args(s.value, active, ti, mark)
             elif isinstance(s, ir.Store):

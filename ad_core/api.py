@@ -107,10 +107,7 @@ def _label(f, k: int) -> str:
 def _prepare(mode: Mode, f, args) -> tuple[list, list, tuple]:
     """Check annotations; return (annotations, primal values, activity mask)."""
     py = python_function(f)
-    nparams = py.__code__.co_argcount
-    if len(args) != nparams:
-        raise ADError(f"{py.__qualname__} takes {nparams} argument(s) but {len(args)} "
-                      "annotated argument(s) were given")
+    args = with_defaults(py, args)
     anns, vals, mask = [], [], []
     for k, a in enumerate(args):
         if _is_annotation_class(a):
@@ -154,6 +151,25 @@ def _prepare(mode: Mode, f, args) -> tuple[list, list, tuple]:
     if not _SETTINGS["strict_aliasing"]:
         _check_overlaps(f, anns)
     return anns, vals, tuple(mask)
+
+
+def with_defaults(py, args) -> tuple:
+    """The arguments for every parameter: those given, then the defaults of the rest
+    (positional and keyword-only parameters alike; a default is Const)."""
+    code = py.__code__
+    names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    if len(args) > code.co_argcount:
+        raise ADError(f"{py.__qualname__} takes {code.co_argcount} positional argument(s) but "
+                      f"{len(args)} annotated argument(s) were given")
+    defaults = dict(zip(code.co_varnames[code.co_argcount - len(py.__defaults__ or ()):],
+                        py.__defaults__ or ()))
+    defaults.update(py.__kwdefaults__ or {})
+    missing = [n for n in names[len(args):] if n not in defaults]
+    if missing:
+        raise ADError(f"{py.__qualname__} takes {code.co_argcount} argument(s) but "
+                      f"{len(args)} annotated argument(s) were given (no default for "
+                      f"{', '.join(map(repr, missing))})")
+    return tuple(args) + tuple(defaults[n] for n in names[len(args):])
 
 
 def _check_array_value(v, label: str) -> None:
@@ -306,7 +322,9 @@ def autodiff(mode, f, *args):
     anns, vals, mask = _prepare(mode, f, args)
     if mode.is_forward:
         return _forward(mode, f, ret, anns, vals, mask)
-    return _reverse(mode, f, ret, anns, vals, mask)
+    result = _reverse(mode, f, ret, anns, vals, mask)
+    derivs = result[-1][:len(args)]  # one per argument given (defaults are Const)
+    return result[:-1] + (derivs,)
 
 
 def _module(f, kind, vals, mask, width: int = 1, hidden: bool = True):

@@ -36,7 +36,8 @@ from adtriad.ad_core.errors import ADError, numba_failure
 from adtriad.ad_core.loader import bind, cache_dir, load_module, write_module
 from adtriad.ad_core.normalize import NormalFunction, normalized, refresh
 from adtriad.ad_core.source import SourceFunction
-from adtriad.ad_core.rewrites import define_result, inplace_arrays, scalarize_tuples
+from adtriad.ad_core.rewrites import (define_result, inplace_arrays, rebound_array_params,
+                                      scalarize_tuples)
 from adtriad.ad_core.tuples import flatten_params
 from adtriad.ad_core.typeinfer import differentiable, infer, is_array, jitted
 
@@ -122,6 +123,9 @@ class Builder:
         if defined is not nf:  # typed again: the first definition is part of the code
             nf, ti = defined, infer(defined, argtypes)
         nf = inplace_arrays(nf, ti)
+        rebound = rebound_array_params(nf, ti)
+        if rebound is not nf:
+            nf, ti = rebound, infer(rebound, argtypes)
         mask = tuple(m and differentiable(t) for m, t in zip(mask, argtypes))
         active = analyze(nf, ti, {p for p, m in zip(nf.params, mask) if m}, self.notes)
         spec = Spec(nf, ti, active, mask, tuple(is_array(t) for t in argtypes), self.kind,
@@ -274,6 +278,7 @@ from adtriad.ad_core._runtime import new_spills as _new_spills, pop_into as _pop
 from adtriad.ad_core._runtime import push_array as _push_array, range_len as _range_len
 from adtriad.ad_core._runtime import refill as _refill, spill as _spill, stored_size as _stored_size
 from adtriad.ad_core._runtime import digamma as _digamma
+from adtriad.ad_core import array_primitives as _prim
 from adtriad.ad_core._runtime import pop_into_unchecked as _pop_into_unchecked
 from adtriad.ad_core._runtime import push_array_unchecked as _push_array_unchecked
 from adtriad.ad_core.loader import binding as _binding

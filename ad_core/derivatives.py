@@ -20,6 +20,10 @@ shape (in the spirit of JAX's ``defjvp``/``deflinear`` and autograd's ``defvjp``
 * ``creation`` (:func:`defcreation`): results that depend on shapes only (zero derivative).
 * ``extrema`` (:func:`defextremum`): whole-array max/min; the derivative flows to the
   arg-extremum.
+* ``primitive`` (:func:`defprimitive`): any other function, with one tangent and one
+  cotangent rule per operand (JAX's ``defjvp``/``defvjp``): source templates in the operands
+  ``{0}``, ``{1}``, ..., the result ``{z}``, and the operand's tangent ``{t}`` or the result's
+  cotangent ``{g}``; helpers they need are compiled in :mod:`~adtriad.ad_core.array_primitives`.
 * ``custom``: a user's rules (:mod:`~adtriad.ad_core.rules`), registered into :data:`CUSTOM`
   by the function they differentiate and looked up through :func:`lookup` like the rest.
 
@@ -37,7 +41,7 @@ from typing import Callable
 from adtriad.ad_core import ir
 
 SHAPES = ("elementwise", "linear", "reduction", "view", "product", "creation", "extrema",
-          "custom")
+          "primitive", "custom")
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,10 @@ class Rule:
     # reduction has no axis form (Numba compiles np.mean without one)
     axis_scale: str | None = ""
     arg: str | None = None  # extrema: the function giving the arg-extremum
+    # primitive: per operand, the result's tangent along its tangent {t}, and its cotangent
+    # from the result's {g} (None: not differentiable in that operand)
+    tangents: tuple = ()
+    cotangents: tuple = ()
 
 
 RULES: dict[str, Rule] = {}
@@ -93,6 +101,14 @@ def defview(keys: str) -> None:
 def defproduct(keys: str) -> None:
     for key in keys.split():
         RULES[key] = Rule(key, "product")
+
+
+def defprimitive(keys: str, *rules: tuple) -> None:
+    """One ``(tangent, cotangent)`` pair of templates per operand."""
+    for key in keys.split():
+        RULES[key] = Rule(key, "primitive", arity=(len(rules),),
+                          tangents=tuple(t for t, _ in rules),
+                          cotangents=tuple(c for _, c in rules))
 
 
 def defcreation(keys: str) -> None:
@@ -279,6 +295,49 @@ deflinear("np.copy np.ascontiguousarray np.array .copy", "{g}")  # np.array([..]
 defreduction("np.sum .sum", "{g}")
 defreduction("np.mean .mean", "{g} / {0}.size", axis_scale=None)
 defcreation("np.zeros np.ones np.empty np.zeros_like np.ones_like np.empty_like")
+deflinear("np.ravel .ravel .flatten np.atleast_1d np.atleast_2d np.atleast_3d",
+          "{g}.reshape({0}.shape)")
+deflinear("np.asarray", "{g}")
+deflinear("np.trace", "{g} * np.eye({0}.shape[0], {0}.shape[1])")
+defproduct(".dot")
+
+# Element-wise with bounds: np.clip(a, lo, hi).
+def _clip(a, z, M, c):
+    # NumPy's clip is minimum(maximum(a, lo), hi): which operand the result is follows that
+    x, lo, hi = a
+    if M == "np":
+        inside = f"(np.maximum({x}, {lo}) <= {hi})"
+        return [f"np.where({inside} & ({x} >= {lo}), 1.0, 0.0)",
+                f"np.where({inside} & ({x} < {lo}), 1.0, 0.0)",
+                f"np.where({inside}, 0.0, 1.0)"]
+    inside = f"(max({x}, {lo}) <= {hi})"
+    return [f"(1.0 if {inside} and {x} >= {lo} else 0.0)",
+            f"(1.0 if {inside} and {x} < {lo} else 0.0)", f"(0.0 if {inside} else 1.0)"]
+
+
+defelementwise("np.clip", _clip, (3,))
+
+# Whole-array functions, with a rule per operand.
+_CENTERED = "({0} - np.mean({0}))"
+defprimitive("np.prod .prod", ("np.sum(_prim.products_of_others({0}) * {t})",
+                               "{g} * _prim.products_of_others({0})"))
+defprimitive("np.cumsum .cumsum", ("np.cumsum({t})", "_prim.cumsum_cotangent({0}, {g})"))
+defprimitive("np.var .var", (f"2.0 * np.mean({_CENTERED} * {{t}})",
+                             f"{{g}} * 2.0 * {_CENTERED} / {{0}}.size"))
+defprimitive("np.std .std", (f"np.mean({_CENTERED} * {{t}}) / {{z}}",
+                             f"{{g}} * {_CENTERED} / ({{0}}.size * {{z}})"))
+defprimitive("np.linalg.norm", ("np.sum({0} * {t}) / {z}", "{g} * {0} / {z}"))
+defprimitive("np.linalg.det", ("{z} * np.trace(np.linalg.solve({0}, {t}))",
+                               "{g} * {z} * np.linalg.inv({0}).T"))
+defprimitive("np.linalg.inv", ("-np.dot(np.dot({z}, {t}), {z})",
+                               "-np.dot(np.dot({z}.T, {g}), {z}.T)"))
+defprimitive("np.linalg.solve",
+             ("-np.linalg.solve({0}, np.dot({t}, {z}))",
+              "_prim.solve_cotangent_matrix({0}, {z}, {g})"),
+             ("np.linalg.solve({0}, {t})", "np.linalg.solve({0}.T.copy(), {g})"))
+defprimitive("np.outer", ("np.outer({t}, {1})", "np.dot({g}, {1})"),
+             ("np.outer({0}, {t})", "np.dot({g}.T, {0})"))
+defprimitive("np.sort", ("{t}[np.argsort({0})]", "_prim.sort_cotangent({0}, {g})"))
 
 
 def format_partials(rule: Rule, operands: list[str], z: str, array: bool, consts: list):

@@ -221,6 +221,19 @@ class _Forward:
 
     tangent_reduction = tangent_view = tangent_linear
 
+    def tangent_primitive(self, s, e, rule, zero) -> str:
+        ops = ir.operands(e)
+        if (isinstance(e, ir.Call) and e.kwargs) or len(ops) not in rule.arity:
+            raise no_rule(e, s.loc)
+        srcs = [ir.atom_src(a) for a in ops]
+        terms = []
+        for a, template in zip(ops, rule.tangents):
+            if self.dot(a):
+                if template is None:
+                    raise no_rule(e, s.loc)
+                terms.append(f"({template.format(*srcs, z=s.target, t=self.dot(a))})")
+        return " + ".join(terms) if terms else zero
+
     def tangent_creation(self, s, e, rule, zero) -> str:
         return f"np.zeros_like({s.target})"
 

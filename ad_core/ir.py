@@ -14,6 +14,7 @@ iteration: that is what makes loops reversible from a trip count.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any, Union
@@ -351,6 +352,29 @@ def rewrite(stmts: list, fn=lambda s: [s]) -> list:
             s.body = rewrite(s.body, fn)
         out.extend(fn(s))
     return out
+
+
+def renamed(node, mapping: dict):
+    """A copy of statements (or of one statement or expression) with the names in
+    ``mapping`` replaced, where read and where assigned."""
+    if isinstance(node, list):
+        return [renamed(x, mapping) for x in node]
+    if isinstance(node, tuple):
+        return tuple(renamed(x, mapping) for x in node)
+    if isinstance(node, dict):
+        return {k: renamed(v, mapping) for k, v in node.items()}
+    if isinstance(node, Name):
+        return Name(mapping.get(node.id, node.id))
+    if isinstance(node, (Const, Ref, Fn, Loc)) or not dataclasses.is_dataclass(node):
+        return node
+    changes = {}
+    for f in dataclasses.fields(node):
+        value = getattr(node, f.name)
+        if f.name in ("target", "var") and isinstance(value, str):
+            changes[f.name] = mapping.get(value, value)
+        else:
+            changes[f.name] = renamed(value, mapping)
+    return dataclasses.replace(node, **changes)
 
 
 def walk(stmts):

@@ -18,6 +18,7 @@ import numbers
 import types
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 
 from adtriad.ad_core import ir, naming, rules
@@ -149,7 +150,8 @@ class _Normalizer:
         self.ruled: dict = {}
         self.loops: list[_Loop] = []
         fdef = sf.tree
-        self.params = [a.arg for a in fdef.args.args]
+        self.params = [a.arg for a in fdef.args.posonlyargs + fdef.args.args +
+                       fdef.args.kwonlyargs]
         self.locals = set(self.params)
         for node in ast.walk(fdef):
             for t in self._targets(node):
@@ -187,9 +189,9 @@ class _Normalizer:
     def run(self) -> NormalFunction:
         fdef = self.sf.tree
         args = fdef.args
-        if args.vararg or args.kwarg or args.kwonlyargs or args.defaults or args.posonlyargs:
-            raise self.refuse(fdef, "*args, **kwargs, keyword-only or default arguments",
-                              "give the function plain positional parameters")
+        if args.vararg or args.kwarg:
+            raise self.refuse(fdef, "*args or **kwargs parameters",
+                              "give the function named parameters")
         for name in self.locals:
             if name.startswith(naming.PREFIX + "_"):
                 raise self.refuse(fdef, f"the name {name!r}",
@@ -357,10 +359,8 @@ class _Normalizer:
         if s.orelse:
             raise self.refuse(s, "`for ... else`", "move the else part after the loop with a flag")
         it = s.iter
-        if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name)
-                and self.global_object(it.func) is range and not it.keywords):
-            raise self.refuse(s.iter, "a `for` loop over something other than range(...)",
-                              "iterate over range(len(a)) and index the array")
+        if not (isinstance(it, ast.Call) and self.is_range(it.func) and not it.keywords):
+            return self.iteration_loop(s)
         if not isinstance(s.target, ast.Name):
             raise self.refuse(s.target, "a tuple loop target", "loop over range and index")
         bounds = [self.atom(a, out) for a in it.args]
@@ -382,6 +382,77 @@ class _Normalizer:
         self.n += 1
         out.append(ir.For(s.target.id, *bounds, body, loop.brk, self.loc(s), uid=self.n))
         return out
+
+    def is_range(self, func) -> bool:
+        """``range``, or Numba's ``prange`` (its iterations are independent, so running them
+        in order, as the derivative code does, gives the same result)."""
+        if not isinstance(func, (ast.Name, ast.Attribute)) or self.is_local_value(func):
+            return False
+        try:
+            obj = self.global_object(func)
+        except ADError:
+            return False
+        return obj is range or obj is numba.prange
+
+    def iteration_loop(self, s: ast.For) -> list:
+        """``for x in a``, ``enumerate(a[, start])`` and ``zip(a, b, ...)`` over arrays,
+        tuples or lists, as a counted loop that indexes them (each sequence is evaluated
+        once, before the loop, as Python does)."""
+        it, target = s.iter, s.target
+        kind = None
+        if isinstance(it, ast.Call) and isinstance(it.func, (ast.Name, ast.Attribute)) and \
+                not self.is_local_value(it.func):
+            obj = self.global_object(it.func)
+            kind = {enumerate: "enumerate", zip: "zip"}.get(obj)
+            if kind is None:
+                raise self.refuse(it, f"a `for` loop over {_unparse(it)}",
+                                  "loop over range(...), an array, enumerate(...) or zip(...)")
+        if kind == "enumerate":
+            start = it.args[1] if len(it.args) > 1 else next(
+                (k.value for k in it.keywords if k.arg == "start"), ast.Constant(0))
+            if not (isinstance(target, ast.Tuple) and len(target.elts) == 2) or not it.args:
+                raise self.refuse(s.target, "an enumerate loop without an `i, x` target")
+            sequences, targets = [it.args[0]], [target.elts[1]]
+            counter_target = target.elts[0]
+        elif kind == "zip":
+            if it.keywords or not (isinstance(target, ast.Tuple)
+                                   and len(target.elts) == len(it.args)):
+                raise self.refuse(s.target, "a zip loop without one target per sequence")
+            sequences, targets, counter_target = list(it.args), list(target.elts), None
+        else:
+            sequences, targets, counter_target = [it], [target], None
+        pre: list = []
+        names = []
+        for seq in sequences:
+            name = self.fresh_local("seq")
+            pre.append(ast.Assign(targets=[ast.Name(name, ast.Store())], value=seq))
+            names.append(name)
+        lengths = [ast.Call(ast.Name("len", ast.Load()), [ast.Name(n, ast.Load())], [])
+                   for n in names]
+        count = lengths[0] if len(lengths) == 1 else \
+            ast.Call(ast.Name("min", ast.Load()), lengths, [])
+        k = self.fresh_local("k")
+        body: list = []
+        if counter_target is not None:
+            body.append(ast.Assign(targets=[counter_target], value=ast.BinOp(
+                ast.Name(k, ast.Load()), ast.Add(), start)))
+        for t, n in zip(targets, names):
+            body.append(ast.Assign(targets=[t], value=ast.Subscript(
+                ast.Name(n, ast.Load()), ast.Name(k, ast.Load()), ast.Load())))
+        loop = ast.For(target=ast.Name(k, ast.Store()), iter=ast.Call(
+            ast.Name("range", ast.Load()), [count], []), body=body + s.body, orelse=[])
+        out: list = []
+        for node in pre + [loop]:
+            ast.copy_location(node, s)
+        for node in pre + [loop]:
+            ast.fix_missing_locations(node)
+            out += self.stmt(node)
+        return out
+
+    def fresh_local(self, kind: str) -> str:
+        name = self.fresh_flag(kind)
+        self.locals.add(name)
+        return name
 
     def while_loop(self, s: ast.While) -> list:
         if s.orelse:
@@ -523,9 +594,8 @@ class _Normalizer:
             text = f"{naming.PREFIX}_user_{callee.name}_{callee.digest[:8]}"
             fn = ir.Fn("user", text, obj, callee)
             self.user_callees[text] = callee
-            if kwargs:
-                raise self.refuse(node, f"keyword arguments in the call to {callee.name}",
-                                  "pass them positionally")
+            args = self.bound_arguments(node, callee, args, kwargs)
+            kwargs = {}
             inner = normalized(callee, self.hide_arrays)
             if inner.hidden:  # the callee's globals, read afresh, are passed down by the caller
                 self.hidden_callees[text] = inner
@@ -541,6 +611,36 @@ class _Normalizer:
         if fn.key == "range":
             raise self.refuse(node, "range() outside a for loop")
         return ir.Call(fn, args, kwargs)
+
+    def bound_arguments(self, node, callee, args: list, kwargs: dict) -> list:
+        """A user function's arguments in parameter order: keyword arguments put in place,
+        and the defaults of parameters not given (numbers and booleans)."""
+        py = callee.func
+        code = py.__code__
+        names = list(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+        if len(args) > code.co_argcount:
+            raise self.refuse(node, f"a call to {callee.name} with {len(args)} positional "
+                                    f"arguments (it takes {code.co_argcount})")
+        defaults = dict(zip(names[code.co_argcount - len(py.__defaults__ or ()):
+                                  code.co_argcount], py.__defaults__ or ()))
+        defaults.update(py.__kwdefaults__ or {})
+        bound = dict(zip(names, args))
+        for key, value in kwargs.items():
+            if key not in names or key in bound:
+                raise self.refuse(node, f"the keyword argument {key!r} in the call to "
+                                        f"{callee.name}", "pass each parameter once, by name")
+            bound[key] = value
+        out = []
+        for name in names:
+            if name in bound:
+                out.append(bound[name])
+            elif isinstance(defaults.get(name), (bool, int, float)):
+                out.append(ir.Const(defaults[name]))
+            else:
+                raise self.refuse(node, f"a call to {callee.name} without {name!r}"
+                                  + (" (its default is not a number)" if name in defaults
+                                     else ""), f"pass {name} explicitly")
+        return out
 
     def is_local_value(self, node) -> bool:
         """Is ``node`` a value of this function (a local, or an expression), rather than a
@@ -607,6 +707,9 @@ class _Normalizer:
     def value_of(self, obj, node, spelled: str):
         """A global or closure value: numbers are written into the code (and recorded, since
         they are part of what the generated code computes), other objects are bound."""
+        if obj is None:  # np.newaxis, in an index
+            self.inlined[spelled] = None
+            return ir.Const(None)
         if isinstance(obj, (bool, np.bool_)):
             self.inlined[spelled] = bool(obj)
             return ir.Const(bool(obj))

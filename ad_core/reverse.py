@@ -25,7 +25,7 @@ import re
 
 import numba
 
-from adtriad.ad_core import array_rules, derivatives, ir, naming, rule_calls, rules
+from adtriad.ad_core import aliasing, array_rules, derivatives, ir, naming, rule_calls, rules
 from adtriad.ad_core.emit import (Emitter, applied_to, atom_type, no_rule, partials, scale,
                                   zero_of)
 from adtriad.ad_core.errors import ADError, at, spoken
@@ -49,8 +49,10 @@ def generate(spec, builder) -> tuple[str, str]:
         needed = needed | reads
     gen = _Reverse(spec, builder, needed=needed, read_sites=probe.read_sites)
     code = gen.augmented(), gen.adjoint()
+    # arrays whose contents the adjoint sweep puts back (written in place, through a view
+    # too, or handed to a callee): the caller saves and restores their final values
     spec.restored = {p for p in spec.nf.params if gen.kind(p) == "array" and
-                     ((p in gen.stored and gen.store_pushes(p)) or p in gen.call_arrays)}
+                     (gen.group(p) in gen.dirty or p in gen.call_arrays)}
     return code
 
 
@@ -84,7 +86,11 @@ class _Reverse:
                             if isinstance(a, ir.Name) and is_array(self.ti.of(a.id))}
         self.recompute: dict[str, ir.Assign] = {}
         self.recompute_block: dict[str, int] = {}
+        self.values: set = set()
+        self._find_recomputable(self.body)  # scalars; then views, once arrays are classified
+        self._classify_arrays()
         self._find_recomputable(self.body)
+        self._check_value_arrays()
         self._work: dict[int, bool] = {}
         # The unchecked flavor (used to differentiate derivative code again) has no capacity
         # checks or spill lists, and passes results through the tape instead of tuples.
@@ -100,7 +106,6 @@ class _Reverse:
         self.tape_args = ", ".join(self.tape)
         self.lanes = range(spec.width)
         self.lane = 0
-        self._check_arrays()
 
     def B(self, name: str, lane: int | None = None) -> str:
         """The adjoint of ``name`` in the current (or given) lane."""
@@ -137,6 +142,15 @@ class _Reverse:
     def store_pushes(self, array: str) -> bool:
         return array in self.N or (self.spec.is_callee and array in self.nf.params)
 
+    def saves_array(self, name: str) -> bool:
+        """Is a value array saved whole when it is rebound (the adjoint reads its values)?"""
+        return name in self.values and name in self.N and name not in self.recompute
+
+    def saves_shape(self, name: str) -> bool:
+        """Is only the shape of a value array saved (for the adjoint of its old binding)?"""
+        return name in self.values and name in self.active and not self.saves_array(name) \
+            and name not in self.recompute
+
     def call_differentiated(self, call) -> bool:
         if call.fn.key == "rule":
             return any(isinstance(a, ir.Name) and a.id in self.active for a in call.args)
@@ -154,10 +168,13 @@ class _Reverse:
         return self._work[key]
 
     def _has_work(self, s) -> bool:
+        if isinstance(s, ir.Assign) and s.target in self.values and s.target in self.recompute:
+            return False  # a view taken again where it is read
         if isinstance(s, ir.Assign):
             if isinstance(s.value, ir.Call) and self.call_differentiated(s.value):
                 return True
-            return s.target in self.active or self.pushes(s.target)
+            return s.target in self.active or self.pushes(s.target) or \
+                self.saves_array(s.target)
         if isinstance(s, ir.Store):
             return s.target in self.active or self.store_pushes(s.target)
         if isinstance(s, ir.ExprStmt):
@@ -168,20 +185,128 @@ class _Reverse:
             return any(self.work(x) for x in s.body)
         return False
 
-    def _check_arrays(self) -> None:
-        """Local arrays the adjoint needs must be created once, outside loops and branches."""
-        top = {s.target for s in self.body if isinstance(s, ir.Assign)}
-        for name, count in self.assign_count.items():
-            if self.kind(name) == "array" and (name in self.active or name in self.N):
-                if name in self.nf.params or count > 1 or name not in top:
-                    loc = next(s.loc for s in ir.walk(self.nf.body)
-                               if isinstance(s, ir.Assign) and s.target == name)
-                    what = (f"the array {name!r}" if not name.startswith(naming.PREFIX) else
-                            "an array value (a row, a slice or a whole-array result)")
-                    raise at(loc, f"reverse mode needs {what} to be made exactly once, "
-                                  "outside loops and branches",
-                             "create it once before the loop and write into its elements, "
-                             "or index elements (a[t, j]) in a loop")
+    def _classify_arrays(self) -> None:
+        """Local arrays the adjoint sweep needs are handled one of two ways.
+
+        An *identity* array is made once, outside loops and branches: its adjoint is allocated
+        once (a view's adjoint is the same view of its source's adjoint) and element stores
+        are undone in place. Every other array is a *value*: saved whole when rebound (or
+        recomputed), with a fresh adjoint for each binding, as a scalar is. Treating an array
+        as a value is exact when no memory it may share is written while it is alive, which
+        is checked here (else the array is refused at its line)."""
+        self.identity: set = set()
+        self.values: set = set()
+        rep = aliasing.groups(self.nf, self.handovers())
+        self.group = lambda n: rep.get(n, n)  # noqa: E731
+        self.writers = aliasing.writes(self.nf)
+        dirty = self.dirty = {self.group(n) for _, names in self.writers for n in names}
+        direct = {n for _, names in self.writers for n in names}
+        for name in self.nf.params:  # rewrites.rebound_array_params made these locals
+            if self.kind(name) == "array" and name in self.assign_count:
+                raise ADError(f"{self.nf.name}: the array parameter {name!r} is rebound")
+        needed = {n for n in self.assign_count if self.kind(n) == "array"
+                  and n not in self.nf.params and (n in self.active or n in self.N)}
+        for s in self.body:  # program order: a view's source is classified before it
+            if isinstance(s, ir.Assign) and s.target in needed and \
+                    self.assign_count[s.target] == 1 and self.identity_source(s):
+                self.identity.add(s.target)
+        self.values = needed - self.identity
+        self.direct_writes = direct
+
+    def _check_value_arrays(self) -> None:
+        """A value array that may share memory must not be written through, nor outlive a
+        write to that memory (views taken again in the adjoint sweep need neither)."""
+        where = _positions(self.body)
+        for s in ir.walk(self.nf.body):
+            if not (isinstance(s, ir.Assign) and s.target in self.values) or \
+                    s.target in self.recompute:
+                continue
+            aliased = aliasing.sources(s.value)
+            if aliased and s.target in self.direct_writes:
+                raise at(s.loc, f"reverse mode cannot follow writes into "
+                                f"{spoken(s.target, 'array')}, which shares memory with "
+                                f"{spoken(aliased[0], 'array')}",
+                         "make it a copy (`.copy()`), or create it once before the loop")
+            if aliased and self.group(s.target) in self.dirty and \
+                    not self.used_before_written(s, *where[id(s)]):
+                raise at(s.loc, f"reverse mode needs {spoken(s.target, 'view')} of "
+                                f"{spoken(aliased[0], 'array')} to be used before that array "
+                                "is written again",
+                         "take a copy (`.copy()`) or take the view again after the write")
+
+    def handovers(self) -> frozenset:
+        """``b = a`` where ``a`` is an array made fresh earlier in the same block and used
+        nowhere but between there and here (``hn = np.empty(m)``, fill ``hn``, ``h = hn``):
+        ``a``'s memory passes to ``b``, which shares it with nothing."""
+        where = _positions(self.body)
+        found = set()
+        for s in ir.walk(self.nf.body):
+            if not (isinstance(s, ir.Assign) and isinstance(s.value, ir.Name)
+                    and self.kind(s.target) == "array"):
+                continue
+            src = s.value.id
+            defs = [d for d in ir.walk(self.nf.body)
+                    if isinstance(d, ir.Assign) and d.target == src]
+            if src in self.nf.params or not defs or \
+                    any(aliasing.sources(d.value) for d in defs):
+                continue
+            stmts, k = where[id(s)]
+            starts = [j for j in range(k) if isinstance(stmts[j], ir.Assign)
+                      and stmts[j].target == src]
+            if not starts:
+                continue
+            span = {id(x) for x in ir.walk(stmts[starts[-1]:k + 1])}
+            touching = [x for x in ir.walk(self.nf.body) if src in ir.reads(x)
+                        or (isinstance(x, (ir.Assign, ir.Store)) and x.target == src)]
+            if all(id(x) in span for x in touching):
+                found.add(id(s))
+        return frozenset(found)
+
+    def retaken_source(self, s: ir.Assign) -> str | None:
+        """The source of a view ``s`` takes of a parameter or identity array (whose buffer is
+        the same for the whole call, so the view can be taken again); else None."""
+        v = s.value
+        if self.gathers(v):
+            return None
+        if isinstance(v, ir.Index) and self.kind(v.value.id) == "array":
+            source = v.value.id
+        else:
+            source = derivatives.view_source(v)
+        if source is None or not (source in self.nf.params or source in self.identity):
+            return None
+        return source
+
+    def gathers(self, e) -> bool:
+        """Is ``e`` an index by an array (``x[mask]``, ``x[idx]``), which copies?"""
+        return isinstance(e, ir.Index) and any(
+            isinstance(i, ir.Name) and self.kind(i.id) == "array" for i in e.index)
+
+    def identity_source(self, s: ir.Assign) -> bool:
+        """Can the array ``s`` makes (once, at the top level) keep one adjoint for the call?
+        Yes when it owns its memory, or is a view with fixed bounds of an array that can."""
+        aliased = aliasing.sources(s.value)
+        if not aliased or self.gathers(s.value):
+            return True  # owns its memory (a gather, x[mask] or x[idx], is a copy)
+        owners = set(self.nf.params) | self.identity
+        view = isinstance(s.value, (ir.Name, ir.Index)) or \
+            derivatives.view_source(s.value) is not None
+        return view and aliased[0] in owners and \
+            all(self.fixed_value(n) for n in ir.expr_names(s.value) if n != aliased[0])
+
+    def used_before_written(self, s: ir.Assign, stmts: list, k: int) -> bool:
+        """Are all reads of the view ``s`` makes in the statements after it in its block, with
+        no write to memory it may share before the last of them?"""
+        later = stmts[k + 1:]
+        uses = [j for j, x in enumerate(later) if s.target in ir.reads_within(x)]
+        total = sum(1 for x in ir.walk(self.nf.body) if s.target in ir.reads(x))
+        nested = sum(sum(1 for x in ir.walk([later[j]]) if s.target in ir.reads(x))
+                     for j in uses)
+        if total != nested or self.assign_count[s.target] != 1:
+            return False
+        window = {id(x) for x in ir.walk(later[:uses[-1] + 1])} if uses else set()
+        group = self.group(s.target)
+        return not any(id(w) in window and any(self.group(n) == group for n in names)
+                       for w, names in self.writers)
 
     def _find_recomputable(self, stmts) -> None:
         """Values the adjoint sweep recomputes instead of taping: scalars assigned once, read
@@ -193,10 +318,16 @@ class _Reverse:
                 self._find_recomputable(child)
             if not (isinstance(s, ir.Assign) and self.assign_count.get(s.target) == 1
                     and s.target not in self.nf.params and s.target not in self.for_vars
-                    and self.kind(s.target) != "array"):
+                    and (self.kind(s.target) != "array" or s.target in self.values)):
                 continue
             v = s.value
-            if isinstance(v, ir.Index):
+            if self.kind(s.target) == "array":
+                # a view of an array bound once for the call is taken again in the adjoint
+                # sweep (its adjoint the same view of the source's adjoint), not saved
+                if self.retaken_source(s) is None:
+                    continue
+                inputs = set(ir.expr_names(v))
+            elif isinstance(v, ir.Index):
                 array = v.value.id
                 if self.kind(array) == "array":
                     if array in self.stored or array in self.call_arrays or \
@@ -254,6 +385,12 @@ class _Reverse:
             if dep in self.recompute:
                 self.emit_recompute(dep, done)
         self.out(self.read(f"{name} = {ir.expr_src(d.value)}"), d.loc)
+        if name in self.values and name in self.active:  # the same view of the adjoint
+            source = self.retaken_source(d)
+            text = ("{}[" + ir.index_src(d.value.index) + "]" if isinstance(d.value, ir.Index)
+                    else applied_to(d.value, "{}"))
+            for self.lane in self.lanes:
+                self.out(self.read(f"{self.B(name)} = {text.format(self.B(source))}"))
         done.add(name)
 
     def read(self, text: str) -> str:
@@ -282,7 +419,9 @@ class _Reverse:
         self.init_locals()
         self.aug_block(self.body)
         for name in self.final_locals():
-            if self.kind(name) == "array":
+            if name in self.values:
+                self.save_value_array(name)
+            elif self.kind(name) == "array":
                 out(f"{COUNTS} = {self.push_array_call(name)}")
             else:
                 self.push(name)
@@ -296,10 +435,23 @@ class _Reverse:
         return "\n".join([head] + out.lines)
 
     def init_locals(self) -> None:
-        """Scalars the tape saves get a typed value first, so the first save is defined."""
+        """Scalars and value arrays the tape saves get a typed value first, so the first save
+        is defined."""
         for name in sorted(self.N):
             if name not in self.nf.params and self.pushes(name):
                 self.out(f"{name} = {zero_of(self.ti.of(name))}")
+        for name in sorted(self.values):
+            if self.saves_array(name) or self.saves_shape(name):
+                t = self.ti.of(name)
+                self.out(f"{name} = np.empty({(0,) * t.ndim}, {_dtype_src(t.dtype)})")
+
+    def save_value_array(self, name: str) -> None:
+        """Before a value array is rebound: save it, or its shape."""
+        if self.saves_array(name):
+            self.out(f"{COUNTS} = {self.push_array_call(name)}")
+        elif self.saves_shape(name):
+            for d in range(self.ti.of(name).ndim):
+                self.push_value("i", f"{name}.shape[{d}]")
 
     def final_locals(self) -> list[str]:
         """Locals the adjoint sweep starts from, in push order."""
@@ -307,9 +459,9 @@ class _Reverse:
                  and (n not in self.nf.params or self.assign_count.get(n) or n in self.for_vars)
                  and self.kind(n) != "array" and self.pushes(n)]
         arrays = [s.target for s in self.body if isinstance(s, ir.Assign)
-                  and self.kind(s.target) == "array" and s.target not in self.nf.params
-                  and (s.target in self.N or s.target in self.active)]
-        return names + arrays
+                  and s.target in self.identity]
+        values = [n for n in sorted(self.values) if self.saves_array(n) or self.saves_shape(n)]
+        return names + arrays + values
 
     def push(self, name: str, value: str | None = None) -> None:
         value = name if value is None else value
@@ -371,6 +523,7 @@ class _Reverse:
                               "supported yet; write a loop over its elements")
             if self.pushes(s.target):
                 self.push(s.target)
+            self.save_value_array(s.target)
             if isinstance(s.value, ir.Call) and s.value.fn.key == "rule":
                 out(f"{s.target} = {ir.expr_src(s.value)}", s.loc)  # its rule runs in reverse
             elif isinstance(s.value, ir.Call) and self.call_differentiated(s.value):
@@ -391,6 +544,10 @@ class _Reverse:
                 f"{self.atomic_increment(s)})", s.loc)
         elif isinstance(s, ir.Store):
             idx = ir.index_src(s.index)
+            if any(isinstance(i, ir.Name) and self.kind(i.id) == "array" for i in s.index) \
+                    and self.work(s):
+                raise at(s.loc, "reverse mode does not support storing through an array of "
+                                "indices or a mask", "write the elements in a loop")
             if self.store_pushes(s.target):
                 if self.is_slice_store(s):
                     out(f"{COUNTS} = {self.push_array_call(f'{s.target}[{idx}]')}")
@@ -498,14 +655,16 @@ class _Reverse:
                 for k in self.lanes:
                     out(f"{self.B(name, k)} = {zero_of(self.ti.of(name))}")
         for name in reversed(self.final_locals()):
-            if self.kind(name) == "array":
+            if name in self.values:
+                self.restore_value_array(name)
+            elif self.kind(name) == "array":
                 self.pop_array(name)
             else:
                 self.pop(name)
         recomputed_at_start: set = set()
         for s in self.body:  # adjoints of local arrays, in creation order (aliases are views)
             if isinstance(s, ir.Assign) and s.target in self.active and \
-                    self.kind(s.target) == "array" and s.target not in self.nf.params:
+                    s.target in self.identity:
                 view = self.view_of(s)
                 for name in ir.expr_names(s.value):
                     if name in self.recompute:
@@ -526,6 +685,8 @@ class _Reverse:
         adjoint; None when ``b`` owns its memory."""
         v = s.value
         source = None
+        if self.gathers(v):
+            return None  # a copy
         if isinstance(v, ir.Name):
             source, text = v.id, "{}"
         elif isinstance(v, ir.Index) and self.kind(v.value.id) == "array":
@@ -551,6 +712,24 @@ class _Reverse:
             value = self.pop_value("i")
             self.out(f"{name} = {value} != 0" if t is not None and t.name == "bool" else
                      f"{name} = {value}")
+
+    def restore_value_array(self, name: str) -> None:
+        """Undo :meth:`save_value_array`: the array's old binding (or its shape) is back, with
+        a zero adjoint."""
+        t = self.ti.of(name)
+        if self.saves_array(name):
+            self.pop_array(name)
+            shape = f"{name}.shape"
+        elif self.saves_shape(name):
+            dims = [f"{naming.PREFIX}_dim{d}" for d in range(t.ndim)]
+            for d in reversed(dims):
+                self.out(f"{d} = {self.pop_value('i')}")
+            shape = f"({', '.join(dims)},)"
+        else:
+            return
+        if name in self.active:
+            for k in self.lanes:
+                self.out(f"{self.B(name, k)} = np.zeros({shape}, {_dtype_src(t.dtype)})")
 
     def pop_array(self, name: str) -> None:
         t = self.ti.of(name)
@@ -668,12 +847,13 @@ class _Reverse:
             else:
                 g = "0.0"
             grads.append(g)
-            if not is_call and g != "0.0":
+            if not is_call and g != "0.0" and not (isinstance(e, ir.Name) and e.id == t):
                 self.contributions(s, g)
         if is_call:
             self.adj_call(e, grads, s.loc)
         if self.pushes(t):
             self.pop(t)
+        self.restore_value_array(t)
 
     def contributions(self, s: ir.Assign, g: str) -> None:
         out, t, e = self.out, s.target, s.value
@@ -681,7 +861,7 @@ class _Reverse:
         if not any(n in act for n in ir.expr_names(e)):
             return
         emit = lambda line: out(self.read(line), s.loc)  # noqa: E731
-        if self.kind(t) == "array" and self.view_of(s) is not None:
+        if t in self.identity and self.view_of(s) is not None:
             pass  # a view's adjoint is the same view of the source's adjoint
         elif isinstance(e, ir.Name):
             emit(f"{self.B(e.id)} += {g}")
@@ -735,7 +915,13 @@ class _Reverse:
                                     self.ndim(a))
 
     def adjoint_view(self, s, e, rule, g, emit) -> None:
-        pass  # a view's adjoint is the same view of the source's adjoint (see view_of)
+        # an identity view's adjoint is the same view of the source's adjoint (see view_of);
+        # a value view adds its adjoint into that view
+        source = derivatives.view_source(e)
+        if s.target in self.values and source in self.active:
+            view = naming.PREFIX + "_view"
+            emit(f"{view} = {applied_to(e, self.B(source))}")
+            emit(f"{view} += {g}")
 
     def adjoint_creation(self, s, e, rule, g, emit) -> None:
         pass  # depends on shapes only
@@ -748,6 +934,17 @@ class _Reverse:
         emit(f"{k} = {rule.arg}({ir.atom_src(a)})")
         bar = self.B(a.id)
         emit(f"{bar}.flat[{k}] = {bar}.flat[{k}] + {g}")
+
+    def adjoint_primitive(self, s, e, rule, g, emit) -> None:
+        ops = ir.operands(e)
+        if (isinstance(e, ir.Call) and e.kwargs) or len(ops) not in rule.arity:
+            raise no_rule(e, s.loc)
+        srcs = [ir.atom_src(a) for a in ops]
+        for a, template in zip(ops, rule.cotangents):
+            if isinstance(a, ir.Name) and a.id in self.active:
+                if template is None:
+                    raise no_rule(e, s.loc)
+                emit(f"{self.B(a.id)} += {template.format(*srcs, z=s.target, g=g)}")
 
     def adjoint_product(self, s, e, rule, g, emit) -> None:
         if isinstance(e, ir.Call) and e.kwargs:
@@ -764,6 +961,16 @@ class _Reverse:
         bar, idx = self.B(array), ir.index_src(index)
         if array in self.atomics:
             return  # the load an atomic add starts with: its shadow was never taken away
+        gathered = [i for i in index if isinstance(i, ir.Name) and self.kind(i.id) == "array"]
+        if gathered:
+            # x[mask] or x[idx]: each selected element gets its share (repeats add up)
+            if len(index) != 1 or self.device:
+                raise ADError(f"reverse mode supports indexing {array!r} by one array of "
+                              "indices or one mask only (on the CPU)")
+            helper = ("scatter_add_mask" if self.ti.of(gathered[0].id).dtype.name == "bool"
+                      else "scatter_add_index")
+            emit(f"_prim.{helper}({bar}, {idx}, {g})")
+            return
         if not self.device or any(isinstance(i, ir.Slice) for i in index):
             emit(f"{bar}[{idx}] += {g}")
             return
@@ -888,6 +1095,20 @@ class _Reverse:
             for j, (a, act, t) in enumerate(zip(call.args, active, argtypes)):
                 if act and (offset or not is_array(t)):
                     self.out(f"{self.B(a.id)} += {res}[{j + offset}]", loc)
+
+
+def _positions(stmts: list, found: dict | None = None) -> dict:
+    """id(statement) -> (its block, its position there), for every statement."""
+    found = {} if found is None else found
+    for k, s in enumerate(stmts):
+        found[id(s)] = (stmts, k)
+        for child in ir.blocks(s):
+            _positions(child, found)
+    return found
+
+
+def _dtype_src(dtype) -> str:
+    return "np.bool_" if dtype.name == "bool" else f"np.{dtype.name}"
 
 
 def _atomic_index(index: tuple) -> str:

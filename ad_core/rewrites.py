@@ -9,6 +9,9 @@ Contract: each returns an equivalent NormalFunction (the input is not modified).
   value of its type, so no path leaves it undefined for Numba.
 * :func:`inplace_arrays` (after typing): ``a op= b`` on an array updates it in place
   (``a[...] = a op b``) as NumPy does, instead of rebinding the name.
+* :func:`rebound_array_params` (after typing): an array parameter the body rebinds
+  (``x = np.sin(x)``) is copied to a local first (``_ad_param_x = x``) and the body works on
+  the local, so the parameter itself always names the caller's array (and its shadow).
 """
 
 from __future__ import annotations
@@ -99,3 +102,20 @@ def _rewrite_inplace(stmts: list, ti, numbers) -> list:
         whole = (ir.Slice(None, None, None),) * ti.of(s.target).ndim
         return out + [ir.Store(s.target, whole, value, s.loc)]
     return ir.rewrite(stmts, store)
+
+
+def param_local(name: str) -> str:
+    return f"{naming.PREFIX}_param_{name}"
+
+
+def rebound_array_params(nf, ti):
+    rebound = {s.target for s in ir.walk(nf.body) if isinstance(s, ir.Assign)
+               and s.target in nf.params and is_array(ti.of(s.target))}
+    if not rebound:
+        return nf
+    mapping = {p: param_local(p) for p in sorted(rebound)}
+    out = copy.copy(nf)
+    loc = nf.body[0].loc
+    out.body = [ir.Assign(mapping[p], ir.Name(p), loc) for p in sorted(rebound)] + \
+        ir.renamed(nf.body, mapping)
+    return out

@@ -1179,3 +1179,113 @@ def f32_heat_in_place(u, x, n):
             cur = u[i]
             u[i] = cur + x * (prev - 2 * cur + u[i + 1])
             prev = cur
+
+
+# Array values made inside loops and branches, rebound, and views in loops (reverse mode
+# saves them whole, or takes views again); loops over arrays, enumerate and zip; defaults.
+@corpus(shapes={"W": (3, 3), "b": (3,), "a": (3,)}, cases=trips("n", (0, 1, 3)))
+def rnn_whole_arrays(W, b, a, n):
+    h = a
+    for t in range(n):
+        hn = np.tanh(np.dot(W, h) + b)
+        h = hn
+    return np.sum(h * h)
+
+
+@corpus(shapes={"u": (7,), "out": (7,)}, domains={"x": (0.1, 0.3)}, cases=trips("n", (0, 1, 3)))
+def jacobi_slices(u, out, x, n):
+    for t in range(n):
+        out[1:-1] = x * (u[:-2] + u[1:-1] + u[2:])
+        u[1:-1] = x * (out[:-2] + out[1:-1] + out[2:])
+    return np.sum(u * u) + np.sum(np.sin(out))
+
+
+@corpus(shapes={"M": (5, 3), "a": (3,), "b": (5,)}, domains={"x": (0.01, 0.05)},
+        cases=trips("n", (0, 1, 3)))
+def gradient_descent_in_place(a, M, b, x, n):
+    w = a.copy()
+    for it in range(n):
+        w -= x * np.dot(M.T, np.dot(M, w) - b)
+    return np.sum(w * w)
+
+
+@numba.njit
+def _row_energy(p, a):
+    return np.sum(p * a) ** 2
+
+
+@corpus(shapes={"M": (4, 3), "a": (3,)}, cases=trips("n", (0, 1, 4)))
+def rows_to_helper(M, a, n):
+    s = 0.0
+    for k in range(n):
+        s += _row_energy(M[k], a)
+    return s
+
+
+@corpus(shapes={"a": (3,)}, values={"flag": True}, cases={"then": {"flag": True},
+                                                         "else": {"flag": False}})
+def array_made_in_branch(a, x, flag):
+    if flag:
+        t = np.empty(3)
+        t[0] = a[0] * x
+        t[1] = a[1]
+        t[2] = a[2] * a[2]
+    else:
+        t = a * x
+    return np.sum(t * t)
+
+
+@corpus(shapes={"a": (4,)}, cases=trips("n", (0, 1, 3)))
+def temporary_per_iteration(a, x, n):
+    s = 0.0
+    for i in range(n):
+        tmp = np.zeros(a.shape[0])
+        for j in range(a.shape[0]):
+            tmp[j] = a[j] * (i + x) + a[j] ** 2
+        s += np.sum(np.sin(tmp))
+    return s
+
+
+@corpus(shapes={"a": (4,)}, cases=trips("n", (0, 1, 3)))
+def rebound_parameter(a, n):
+    for i in range(n):
+        a = np.sin(a) * 1.5
+    return np.sum(a)
+
+
+@corpus(shapes={"a": (3,)})
+def early_return_array(a, x):
+    if x < -2.0:
+        return 0.0
+    y = a * x
+    return np.sum(y * y)
+
+
+@corpus(shapes={"M": (3, 2), "a": (4,), "b": (3,)})
+def loops_over_arrays(M, a, b, x):
+    s = 0.0
+    for row in M:
+        s += np.sum(np.sin(row))
+    for i, v in enumerate(a):
+        s += v * (i + x)
+    for p, q in zip(a, b):
+        s += p * q
+    for i in numba.prange(b.shape[0]):
+        s += b[i] ** 2
+    return s
+
+
+def _scaled(a, c=2.0, *, power=2):
+    return np.sum(a ** power) * c
+
+
+@corpus(shapes={"a": (3,)}, nopython=False)
+def defaults_and_keywords(a, x):
+    return _scaled(a) + _scaled(a, power=3, c=x) + _scaled(a, x)
+
+
+@corpus(shapes={"a": (6,), "M": (3, 2)})
+def gathers(a, M, x):
+    m = a > 0.0
+    idx = np.array([0, 2, 2, 1])
+    return np.sum(a[m] ** 2) + np.sum(a[idx] * x) + np.sum(np.sin(M[np.array([1, 1, 0])]))

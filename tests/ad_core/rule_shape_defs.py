@@ -1,5 +1,5 @@
 """One small function per registered rule that is not element-wise (linear maps, reductions,
-views, products, creation, extrema), for test_rule_shapes.py: each applies its rule to an
+views, products, creation, extrema, primitives), for test_rule_shapes.py: each applies its rule to an
 active array and returns a float. Arguments: ``a`` a 3x4 float array, ``v`` a 4-vector."""
 
 import numpy as np
@@ -145,6 +145,106 @@ def dot(a, v):
     return np.dot(w, w)
 
 
+def method_dot(a, v):
+    w = a.dot(v)
+    return w.dot(w)
+
+
+def ravel(a, v):
+    return np.sum(np.ravel(a) * np.arange(12.0))
+
+
+def method_ravel(a, v):
+    return np.sum(a.T.copy().ravel() ** 3)
+
+
+def method_flatten(a, v):
+    return np.sum(np.sin(a.flatten()))
+
+
+def atleast_1d(a, v):
+    return np.sum(np.atleast_1d(v) ** 3)
+
+
+def atleast_2d(a, v):
+    return np.sum(np.atleast_2d(v) * a[:1])
+
+
+def atleast_3d(a, v):
+    return np.sum(np.atleast_3d(a) ** 2)
+
+
+def asarray(a, v):
+    return np.sum(np.asarray(a) * a)
+
+
+def trace(a, v):
+    return np.trace(a) * np.trace(a * a)
+
+
+def prod(a, v):
+    return np.prod(v) + np.prod(a[0])
+
+
+def method_prod(a, v):
+    return (v * v).prod()
+
+
+def cumsum(a, v):
+    return np.sum(np.cumsum(a) * np.arange(12.0))
+
+
+def method_cumsum(a, v):
+    return np.sum(np.sin(v.cumsum()))
+
+
+def var(a, v):
+    return np.var(a) + np.var(v)
+
+
+def method_var(a, v):
+    return (a * v).var()
+
+
+def std(a, v):
+    return np.std(a) * np.std(v)
+
+
+def method_std(a, v):
+    return (a + v).std()
+
+
+def norm(a, v):
+    return np.linalg.norm(v) + np.linalg.norm(a)
+
+
+def square(a, v):  # a well-conditioned square matrix made from a
+    s = np.dot(a.T, a)
+    for i in range(4):
+        s[i, i] += 4.0
+    return s
+
+
+def det(a, v):
+    return np.linalg.det(square(a, v))
+
+
+def inv(a, v):
+    return np.sum(np.linalg.inv(square(a, v)) * np.arange(16.0).reshape(4, 4))
+
+
+def solve(a, v):
+    return np.sum(np.linalg.solve(square(a, v), v) ** 2)
+
+
+def outer(a, v):
+    return np.sum(np.outer(v, a[1]) * a[0, 0])
+
+
+def sort(a, v):
+    return np.sum(np.sort(v) * np.arange(4.0)) + np.sum(np.sort(a[2]) ** 2)
+
+
 CASES = {
     "np.copy": copy, "np.ascontiguousarray": ascontiguousarray, "np.array": array_of_list,
     ".copy": method_copy, "np.sum": sum_whole, ".sum": method_sum, "np.mean": mean_whole,
@@ -153,7 +253,68 @@ CASES = {
     "np.max": max_, "np.amax": amax, ".max": method_max, "np.min": min_, "np.amin": amin,
     ".min": method_min, "np.transpose": transpose, "np.reshape": reshape,
     "np.expand_dims": expand_dims, ".reshape": method_reshape, ".transpose": method_transpose,
-    ".T": attribute_T, "@": matmul, "np.dot": dot,
+    ".T": attribute_T, "@": matmul, "np.dot": dot, ".dot": method_dot, "np.ravel": ravel,
+    ".ravel": method_ravel, ".flatten": method_flatten, "np.atleast_1d": atleast_1d,
+    "np.atleast_2d": atleast_2d, "np.atleast_3d": atleast_3d, "np.asarray": asarray,
+    "np.trace": trace, "np.prod": prod, ".prod": method_prod, "np.cumsum": cumsum,
+    ".cumsum": method_cumsum, "np.var": var, ".var": method_var, "np.std": std,
+    ".std": method_std, "np.linalg.norm": norm, "np.linalg.det": det, "np.linalg.inv": inv,
+    "np.linalg.solve": solve, "np.outer": outer, "np.sort": sort,
 }
 # reductions along an axis: the second half of those rules
 AXIS_CASES = {"np.sum": sum_axis}  # (Numba compiles np.mean without an axis only)
+
+
+def every_case(a, v):
+    """Every case at once, each with its own weight (one compilation for the suite)."""
+    return (1 * copy(a, v)
+            + 1.125 * ascontiguousarray(a, v)
+            + 1.25 * array_of_list(a, v)
+            + 1.375 * method_copy(a, v)
+            + 1.5 * sum_whole(a, v)
+            + 1.625 * method_sum(a, v)
+            + 1.75 * mean_whole(a, v)
+            + 1.875 * method_mean(a, v)
+            + 2 * zeros(a, v)
+            + 2.125 * ones(a, v)
+            + 2.25 * empty(a, v)
+            + 2.375 * zeros_like(a, v)
+            + 2.5 * ones_like(a, v)
+            + 2.625 * empty_like(a, v)
+            + 2.75 * max_(a, v)
+            + 2.875 * amax(a, v)
+            + 3 * method_max(a, v)
+            + 3.125 * min_(a, v)
+            + 3.25 * amin(a, v)
+            + 3.375 * method_min(a, v)
+            + 3.5 * transpose(a, v)
+            + 3.625 * reshape(a, v)
+            + 3.75 * expand_dims(a, v)
+            + 3.875 * method_reshape(a, v)
+            + 4 * method_transpose(a, v)
+            + 4.125 * attribute_T(a, v)
+            + 4.25 * matmul(a, v)
+            + 4.375 * dot(a, v)
+            + 4.5 * method_dot(a, v)
+            + 4.625 * ravel(a, v)
+            + 4.75 * method_ravel(a, v)
+            + 4.875 * method_flatten(a, v)
+            + 5 * atleast_1d(a, v)
+            + 5.125 * atleast_2d(a, v)
+            + 5.25 * atleast_3d(a, v)
+            + 5.375 * asarray(a, v)
+            + 5.5 * trace(a, v)
+            + 5.625 * prod(a, v)
+            + 5.75 * method_prod(a, v)
+            + 5.875 * cumsum(a, v)
+            + 6 * method_cumsum(a, v)
+            + 6.125 * var(a, v)
+            + 6.25 * method_var(a, v)
+            + 6.375 * std(a, v)
+            + 6.5 * method_std(a, v)
+            + 6.625 * norm(a, v)
+            + 6.75 * det(a, v)
+            + 6.875 * inv(a, v)
+            + 7 * solve(a, v)
+            + 7.125 * outer(a, v)
+            + 7.25 * sort(a, v))

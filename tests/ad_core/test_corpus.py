@@ -35,10 +35,7 @@ BASIC_MODES = ("Reverse", "Forward")
 
 # Functions the engine refuses (with an ADError, never a wrong derivative) in reverse mode
 # today; strict xfail, so a case that starts passing is noticed.
-KNOWN_GAPS = {
-    "rnn_vector": "reverse mode refuses array variables rebound inside a loop (h = hn); "
-                  "rnn_vector_state_matrix is the supported way to write it",
-}
+KNOWN_GAPS: dict = {}
 
 
 def _const_sets(spec: Spec) -> list[tuple[str, frozenset]]:

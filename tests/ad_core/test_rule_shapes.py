@@ -1,12 +1,22 @@
 """Every registered rule that is not element-wise (linear maps, reductions, views, products,
-creation, extrema) through check_grads in Reverse and Forward: finite differences in float64
-and the dot-product test. A rule added to the table without a case here fails the first test
-(element-wise rules are covered the same way by test_rule_table.py)."""
+creation, extrema, primitives) through check_grads in Reverse and Forward: finite differences
+in float64 and the dot-product test. A rule added to the table without a case here fails the
+first test (element-wise rules are covered the same way by test_rule_table.py).
+
+By default the cases run as one weighted sum (``rule_shape_defs.every_case``: one compilation
+per mode); ``ADTRIAD_EXHAUSTIVE=1`` runs each key on its own, which names the failing rule."""
+
+import ast
+import inspect
+import os
 
 import numpy as np
 import pytest
 
-from rule_shape_defs import AXIS_CASES, CASES
+import rule_shape_defs
+from rule_shape_defs import AXIS_CASES, CASES, every_case
+
+EXHAUSTIVE = os.environ.get("ADTRIAD_EXHAUSTIVE") == "1"
 
 from adtriad.ad_core import Duplicated, derivatives
 from adtriad.ad_core.testing import check_grads
@@ -27,9 +37,30 @@ def _args():
     return a, v
 
 
-@pytest.mark.parametrize("key", sorted(CASES) + [k + " axis" for k in sorted(AXIS_CASES)])
+def test_every_case_calls_each_case():
+    tree = ast.parse(inspect.getsource(every_case))
+    called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    assert called == {f.__name__ for f in CASES.values()}
+    assert all(getattr(rule_shape_defs, f.__name__) is f for f in CASES.values())
+
+
+def test_every_case_at_once():
+    a, v = _args()
+    check_grads(every_case, Duplicated(a, np.zeros_like(a)), Duplicated(v, np.zeros_like(v)),
+                modes=("Reverse", "Forward"))
+
+
+@pytest.mark.skipif(not EXHAUSTIVE, reason="ADTRIAD_EXHAUSTIVE=1 runs each key on its own")
+@pytest.mark.parametrize("key", sorted(CASES))
 def test_rule(key):
-    f = AXIS_CASES[key.split()[0]] if key.endswith(" axis") else CASES[key]
+    a, v = _args()
+    check_grads(CASES[key], Duplicated(a, np.zeros_like(a)), Duplicated(v, np.zeros_like(v)),
+                modes=("Reverse", "Forward"))
+
+
+@pytest.mark.parametrize("key", sorted(AXIS_CASES))
+def test_axis_rule(key):
+    f = AXIS_CASES[key]
     a, v = _args()
     check_grads(f, Duplicated(a, np.zeros_like(a)), Duplicated(v, np.zeros_like(v)),
                 modes=("Reverse", "Forward"))
