@@ -354,9 +354,12 @@ def rewrite(stmts: list, fn=lambda s: [s]) -> list:
     return out
 
 
-def renamed(node, mapping: dict):
+def renamed(node, mapping):
     """A copy of statements (or of one statement or expression) with the names in
-    ``mapping`` replaced, where read and where assigned."""
+    ``mapping`` (a dict, or a function of the name) replaced, where read and where
+    assigned."""
+    if callable(mapping) and not isinstance(mapping, dict):
+        mapping = _Renaming(mapping)
     if isinstance(node, list):
         return [renamed(x, mapping) for x in node]
     if isinstance(node, tuple):
@@ -370,11 +373,20 @@ def renamed(node, mapping: dict):
     changes = {}
     for f in dataclasses.fields(node):
         value = getattr(node, f.name)
-        if f.name in ("target", "var") and isinstance(value, str):
+        if f.name in ("target", "var", "exit_flag") and isinstance(value, str):
             changes[f.name] = mapping.get(value, value)
         else:
             changes[f.name] = renamed(value, mapping)
     return dataclasses.replace(node, **changes)
+
+
+class _Renaming(dict):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def get(self, name, default=None):
+        return self.fn(name)
 
 
 def walk(stmts):

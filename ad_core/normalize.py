@@ -597,6 +597,8 @@ class _Normalizer:
             args = self.bound_arguments(node, callee, args, kwargs)
             kwargs = {}
             inner = normalized(callee, self.hide_arrays)
+            if _returns_built_tuple(inner):
+                return self.inline(inner, args, callee, out)
             if inner.hidden:  # the callee's globals, read afresh, are passed down by the caller
                 self.hidden_callees[text] = inner
                 for param, get in inner.hidden.items():
@@ -611,6 +613,31 @@ class _Normalizer:
         if fn.key == "range":
             raise self.refuse(node, "range() outside a for loop")
         return ir.Call(fn, args, kwargs)
+
+    def inline(self, inner: NormalFunction, args: list, callee, out: list):
+        """A callee returning a tuple it builds (``return call, put``) is written into the
+        caller, its names prefixed, so the tuple's elements can be split into variables
+        (rewrites.scalarize_tuples) and carry derivatives; returns the tuple's name."""
+        prefix = self.fresh_flag("inline")
+        hidden = {p: f"{p}_{callee.digest[:6]}" for p in inner.hidden}
+        rename = lambda n: hidden.get(n, f"{prefix}_{n}")  # noqa: E731
+        loc = inner.body[-1].loc
+        for param, arg in zip(inner.params, args):
+            out.append(ir.Assign(rename(param), arg, loc))
+        body = ir.renamed(inner.body, rename)
+        for s in ir.walk(body):  # loop counters are named by uid: give the copies new ones
+            if isinstance(s, (ir.For, ir.While)):
+                self.n += 1
+                s.uid = self.n
+        out += body[:-1]
+        for param, get in inner.hidden.items():
+            self.hidden[hidden[param]] = get
+        self.bindings.update(inner.bindings)
+        self.user_callees.update(inner.user_callees)
+        self.ruled.update(inner.ruled)
+        self.hidden_callees.update(inner.hidden_callees)
+        self.inlined.update({f"{callee.name}.{k}": v for k, v in inner.inlined.items()})
+        return body[-1].value
 
     def bound_arguments(self, node, callee, args: list, kwargs: dict) -> list:
         """A user function's arguments in parameter order: keyword arguments put in place,
@@ -758,6 +785,15 @@ class _AtomNode(ast.expr):
     def __init__(self, atom):
         super().__init__()
         self.atom = atom
+
+
+def _returns_built_tuple(nf: NormalFunction) -> bool:
+    """Does ``nf`` end by returning a tuple it builds once (and return nowhere else)?"""
+    result = nf.body[-1].value
+    if not isinstance(result, ir.Name) or result.id == naming.RET_VALUE:
+        return False
+    defs = [s for s in ir.walk(nf.body) if isinstance(s, ir.Assign) and s.target == result.id]
+    return len(defs) == 1 and isinstance(defs[0].value, ir.TupleExpr)
 
 
 def _may_end_without_return(stmts: list) -> bool:

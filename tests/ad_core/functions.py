@@ -1289,3 +1289,22 @@ def gathers(a, M, x):
     m = a > 0.0
     idx = np.array([0, 2, 2, 1])
     return np.sum(a[m] ** 2) + np.sum(a[idx] * x) + np.sum(np.sin(M[np.array([1, 1, 0])]))
+
+
+@numba.njit
+def _call_and_put(a, b, x):
+    d = (np.log(a / b) + x) / 0.3
+    call = a * np.tanh(d) - b * np.exp(-x)
+    put = b * np.exp(-x) - a * np.tanh(-d)
+    return call, put
+
+
+@corpus(shapes={"a": (4,), "b": (4,)}, domains={"a": (0.5, 1.5), "b": (0.5, 1.5)},
+        cases=trips("n", (0, 1, 2)))
+def tuple_returned_by_callee(a, b, x, n):
+    c, p = _call_and_put(a, b, x)
+    total = np.sum(c * c) + 2.0 * np.sum(p)
+    for i in range(n):
+        c2, p2 = _call_and_put(a * (i + 1.0), b, x)
+        total += np.sum(c2) - np.sum(p2)
+    return total

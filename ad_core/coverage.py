@@ -1,0 +1,65 @@
+"""What the engine differentiates and what it refuses, as Markdown (``docs/coverage.md``).
+
+Contract: :func:`markdown` renders the rule registry (:mod:`~adtriad.ad_core.derivatives`:
+every key by shape, the NumPy functions with no rule yet, those whose results are integers)
+and the constructs the normalizer and the generators accept or refuse. ``python -m
+adtriad.ad_core.coverage > docs/coverage.md`` writes the document; a test keeps it current.
+"""
+
+from __future__ import annotations
+
+from adtriad.ad_core import derivatives
+
+SHAPE_TITLES = {
+    "elementwise": "Element-wise (scalars and arrays, with broadcasting)",
+    "linear": "Linear maps", "reduction": "Reductions (whole array, or `axis=k` for np.sum)",
+    "view": "Views", "product": "Matrix products", "creation": "Creation (zero derivative)",
+    "extrema": "Whole-array extrema", "primitive": "Whole-array functions (a rule per operand)",
+}
+
+CONSTRUCTS = """\
+## Constructs
+
+Differentiated, in both modes:
+
+- `for` over `range`/`numba.prange` (in order), over an array or a tuple (`for x in a`,
+  `for row in M`), `enumerate(a[, start])` and `zip(a, b, ...)`; `while`; `break`, `continue`,
+  early `return`; nested loops with trip counts known only at run time;
+- scalars and arrays overwritten, rebound (`h = hn`), made inside loops and branches, rows and
+  slices taken in loops and passed to functions (`helper(params[k], x)`), whole-array
+  expressions and slice stores in time loops, in-place operators on arrays (`w -= ...`);
+- indexing by integers, slices, `None`/`np.newaxis`, a boolean mask or an integer array
+  (reads; reverse mode refuses stores through a mask or an index array);
+- calls to Python and `numba.njit` functions, with keyword arguments and defaults (numbers),
+  keyword-only parameters; a function returning a tuple it builds (`return call, put`);
+- tuples built once and read by constant index; `np.array([...])` of scalars;
+- custom rules (`adtriad.ad_core.rules`) for anything else.
+
+Refused with an `ADError` at the user's `file:line:col` (never differentiated as zero):
+
+- an active value reaching a list, a tuple read by a variable index, an object, or a library
+  call made for its effect on an array; method calls as statements (`a.fill(v)`);
+- reverse mode: a view of an array that is read after that array is written (take a copy),
+  or an array written through an alias that is rebound in a loop;
+- `*args`/`**kwargs` parameters, recursion, generators, `try`, `with`, list and dict
+  comprehensions, f-strings;
+- `@vectorize`/`@guvectorize`/`@stencil` functions, and NumPy functions with no rule (below).
+"""
+
+
+def markdown() -> str:
+    lines = ["# What adtriad differentiates", "",
+             "Generated from the rule registry (`ad_core/derivatives.py`) by "
+             "`python -m adtriad.ad_core.coverage`.", "", CONSTRUCTS, "## Rules", ""]
+    for shape, title in SHAPE_TITLES.items():
+        keys = sorted(derivatives.of_shape(shape))
+        lines += [f"### {title}", "", ", ".join(f"`{k}`" for k in keys), ""]
+    lines += ["## NumPy functions with no rule yet (refused when an argument is active)", "",
+              ", ".join(f"`{k}`" for k in derivatives.NO_RULE), "",
+              "## Integer or boolean results (zero derivative, never active)", "",
+              ", ".join(f"`{k}`" for k in sorted(derivatives.NOT_DIFFERENTIABLE)), ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")
