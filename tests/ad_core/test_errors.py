@@ -70,7 +70,7 @@ def test_scalar_duplicated_in_reverse():
 
 
 def test_wrong_number_of_annotations():
-    with pytest.raises(ADError, match=r"square takes 1 argument\(s\) but 2"):
+    with pytest.raises(ADError, match=r"square takes 1 positional argument\(s\) but 2"):
         autodiff(Reverse, square, Active, Active(1.0), Active(2.0))
 
 
@@ -118,17 +118,17 @@ def with_comprehension(a):
     return sum([v * v for v in a])
 
 
-def loop_over_array(a):
+def loop_over_ndindex(a):
     s = 0.0
-    for v in a:
-        s += v
+    for i in np.ndindex(a.shape):
+        s += a[i]
     return s
 
 
 @pytest.mark.parametrize("func, what", [
     (with_try, r"`try` blocks"),
     (with_comprehension, r"a list comprehension \(write a loop into an array\)"),
-    (loop_over_array, r"a `for` loop over something other than range.*range\(len\(a\)\)"),
+    (loop_over_ndindex, r"a `for` loop over np.ndindex\(a.shape\).*enumerate"),
 ])
 def test_constructs_outside_the_subset(func, what):
     arg = np.ones(3) if func is not with_try else 1.0
