@@ -337,6 +337,11 @@ defprimitive("np.linalg.solve",
              ("np.linalg.solve({0}, {t})", "np.linalg.solve({0}.T.copy(), {g})"))
 defprimitive("np.outer", ("np.outer({t}, {1})", "np.dot({g}, {1})"),
              ("np.outer({0}, {t})", "np.dot({g}.T, {0})"))
+defprimitive("np.cross", ("np.cross({t}, {1})", "np.cross({1}, {g})"),
+             ("np.cross({0}, {t})", "np.cross({g}, {0})"))
+deflinear("np.flip", "np.flip({g})")
+deflinear("np.fliplr", "np.fliplr({g})")
+deflinear("np.flipud", "np.flipud({g})")
 defprimitive("np.sort", ("{t}[np.argsort({0})]", "_prim.sort_cotangent({0}, {g})"))
 
 

@@ -502,6 +502,9 @@ class _Normalizer:
             right = self.atom(node.right, out)
             return ir.BinOp(ir.BINOPS[type(node.op).__name__], left, right)
         if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) and \
+                    type(node.operand.value) in (int, float):
+                return ir.Const(-node.operand.value)  # a negative number (axis=-1)
             operand = self.atom(node.operand, out)
             return ir.UnaryOp(ir.UNARYOPS[type(node.op).__name__], operand)
         if isinstance(node, ast.Compare):

@@ -776,8 +776,8 @@ class _Reverse:
                     if isinstance(v, ir.Name) and v.id in self.active:
                         bar_ndim = self.ti.of(v.id).ndim if self.kind(v.id) == "array" else None
                         array_rules.accumulate(lambda line: out(self.read(line), s.loc),
-                                               self.B(v.id), region,
-                                               self.ti.of(s.target).ndim, bar_ndim)
+                                               self.B(v.id), region, self.slice_ndim(s),
+                                               bar_ndim)
                 else:
                     out(self.read(f"{G} = {bar}[{idx}]"), s.loc)
                     out(f"{bar}[{idx}] = 0.0", s.loc)
@@ -911,8 +911,8 @@ class _Reverse:
             raise at(s.loc, f"reverse mode supports `{e.fn.text}(a, axis=k)` with a constant "
                             "integer k only", "reduce over a constant axis or write a loop")
         if isinstance(a, ir.Name) and a.id in self.active:
-            array_rules.reduce_axis(emit, self.B(a.id), g, rule.axis_scale, a.id, axis.value,
-                                    self.ndim(a))
+            array_rules.reduce_axis(emit, self.B(a.id), g, rule.axis_scale, a.id,
+                                    axis.value % self.ndim(a), self.ndim(a))
 
     def adjoint_view(self, s, e, rule, g, emit) -> None:
         # an identity view's adjoint is the same view of the source's adjoint (see view_of);

@@ -245,6 +245,22 @@ def sort(a, v):
     return np.sum(np.sort(v) * np.arange(4.0)) + np.sum(np.sort(a[2]) ** 2)
 
 
+def cross(a, v):
+    return np.sum(np.cross(v[:3], a[0, 1:]) ** 2)
+
+
+def flip(a, v):
+    return np.sum(np.flip(v) * np.arange(4.0)) + np.sum(np.flip(a) * a)
+
+
+def fliplr(a, v):
+    return np.sum(np.fliplr(a) * a)
+
+
+def flipud(a, v):
+    return np.sum(np.flipud(a) ** 2 * a)
+
+
 CASES = {
     "np.copy": copy, "np.ascontiguousarray": ascontiguousarray, "np.array": array_of_list,
     ".copy": method_copy, "np.sum": sum_whole, ".sum": method_sum, "np.mean": mean_whole,
@@ -259,7 +275,8 @@ CASES = {
     "np.trace": trace, "np.prod": prod, ".prod": method_prod, "np.cumsum": cumsum,
     ".cumsum": method_cumsum, "np.var": var, ".var": method_var, "np.std": std,
     ".std": method_std, "np.linalg.norm": norm, "np.linalg.det": det, "np.linalg.inv": inv,
-    "np.linalg.solve": solve, "np.outer": outer, "np.sort": sort,
+    "np.linalg.solve": solve, "np.outer": outer, "np.sort": sort, "np.cross": cross,
+    "np.flip": flip, "np.fliplr": fliplr, "np.flipud": flipud,
 }
 # reductions along an axis: the second half of those rules
 AXIS_CASES = {"np.sum": sum_axis}  # (Numba compiles np.mean without an axis only)
@@ -317,4 +334,8 @@ def every_case(a, v):
             + 6.875 * inv(a, v)
             + 7 * solve(a, v)
             + 7.125 * outer(a, v)
-            + 7.25 * sort(a, v))
+            + 7.25 * sort(a, v)
+            + 7.375 * cross(a, v)
+            + 7.5 * flip(a, v)
+            + 7.625 * fliplr(a, v)
+            + 7.75 * flipud(a, v))

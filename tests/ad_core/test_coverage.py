@@ -34,8 +34,8 @@ def uses_cholesky(a):
     return np.sum(np.linalg.cholesky(a))
 
 
-def uses_cross(a):
-    return np.sum(np.cross(a, a[::-1]))
+def uses_cov(a):
+    return np.sum(np.cov(a))
 
 
 def uses_roll(a):
@@ -49,7 +49,7 @@ def uses_sinc(a):
 @pytest.mark.parametrize("func, name, shape", [
     (uses_cumprod, "np.cumprod", (4,)), (uses_median, "np.median", (4,)),
     (uses_diff, "np.diff", (4,)), (uses_ptp, "np.ptp", (4,)),
-    (uses_cholesky, "np.linalg.cholesky", (2, 2)), (uses_cross, "np.cross", (3,)),
+    (uses_cholesky, "np.linalg.cholesky", (2, 2)), (uses_cov, "np.cov", (3,)),
     (uses_roll, "np.roll", (4,)), (uses_sinc, "np.sinc", (3,)),
 ])
 def test_listed_gaps_are_refused_in_both_directions(func, name, shape):
