@@ -23,7 +23,8 @@ import numpy as np
 
 from adtriad.ad_core import ir, naming, rules
 from adtriad.ad_core.errors import ADError
-from adtriad.ad_core.resolve import function_key, is_user_function, lookup
+from adtriad.ad_core.resolve import (VECTORIZED, function_key, is_user_function,
+                                     is_vectorized, lookup)
 from adtriad.ad_core.source import SourceFunction
 
 
@@ -608,6 +609,14 @@ class _Normalizer:
                     mine = f"{param}_{callee.digest[:6]}"
                     self.hidden[mine] = get
                     args.append(ir.Name(mine))
+        elif fn is None and is_vectorized(obj):
+            from adtriad.ad_core.source import get_source_function
+            point = get_source_function(obj._dispatcher.py_func)
+            text = f"{naming.PREFIX}_vectorized_{point.name}_{point.digest[:8]}"
+            fn = ir.Fn(VECTORIZED, text, obj)
+            self.bindings[text] = obj  # for typing; lowered to Python after it
+            # its Python source is differentiated: it is part of what the code depends on
+            self.user_callees[f"{naming.PREFIX}_user_{point.name}_{point.digest[:8]}"] = point
         elif fn is None and isinstance(obj, type) and issubclass(obj, np.generic):
             fn = ir.Fn(f"np.{obj.__name__}", f"np.{obj.__name__}", obj)
         elif fn is None:

@@ -67,3 +67,12 @@ def lookup(namespace: dict, name: str):
     if hasattr(builtins, name):
         return getattr(builtins, name)
     raise KeyError(name)
+
+
+VECTORIZED = "vectorized"  # the Fn key of a call to a @numba.vectorize function
+
+
+def is_vectorized(obj) -> bool:
+    """A function made with ``@numba.vectorize`` (lowered to Python by ad_core.vectorized)."""
+    from numba.np.ufunc.dufunc import DUFunc
+    return isinstance(obj, DUFunc)

@@ -206,10 +206,13 @@ class _Reverse:
                 raise ADError(f"{self.nf.name}: the array parameter {name!r} is rebound")
         needed = {n for n in self.assign_count if self.kind(n) == "array"
                   and n not in self.nf.params and (n in self.active or n in self.N)}
+        self.identity_views: set = set()  # identity arrays that are views of another
         for s in self.body:  # program order: a view's source is classified before it
             if isinstance(s, ir.Assign) and s.target in needed and \
                     self.assign_count[s.target] == 1 and self.identity_source(s):
                 self.identity.add(s.target)
+                if aliasing.sources(s.value) and not self.gathers(s.value):
+                    self.identity_views.add(s.target)
         self.values = needed - self.identity
         self.direct_writes = direct
 
@@ -459,7 +462,7 @@ class _Reverse:
                  and (n not in self.nf.params or self.assign_count.get(n) or n in self.for_vars)
                  and self.kind(n) != "array" and self.pushes(n)]
         arrays = [s.target for s in self.body if isinstance(s, ir.Assign)
-                  and s.target in self.identity]
+                  and s.target in self.identity and s.target not in self.identity_views]
         values = [n for n in sorted(self.values) if self.saves_array(n) or self.saves_shape(n)]
         return names + arrays + values
 
@@ -661,6 +664,9 @@ class _Reverse:
                 self.pop_array(name)
             else:
                 self.pop(name)
+        for s in self.body:  # views are taken again (of their restored sources), not saved
+            if isinstance(s, ir.Assign) and s.target in self.identity_views:
+                self.out(self.read(f"{s.target} = {ir.expr_src(s.value)}"), s.loc)
         recomputed_at_start: set = set()
         for s in self.body:  # adjoints of local arrays, in creation order (aliases are views)
             if isinstance(s, ir.Assign) and s.target in self.active and \

@@ -1308,3 +1308,16 @@ def tuple_returned_by_callee(a, b, x, n):
         c2, p2 = _call_and_put(a * (i + 1.0), b, x)
         total += np.sum(c2) - np.sum(p2)
     return total
+
+
+@numba.vectorize(nopython=True)
+def _suppressed_square(value, threshold):
+    if np.abs(value) >= threshold:
+        return value * value
+    return 0.0
+
+
+@corpus(shapes={"a": (5,), "M": (3, 2)}, domains={"x": (0.05, 0.15)})
+def vectorize_calls(a, M, x):
+    return np.sum(_suppressed_square(a, x)) + np.sum(np.sin(_suppressed_square(M, 0.2))) \
+        + _suppressed_square(a[0], x) * 2.0

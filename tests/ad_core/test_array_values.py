@@ -53,3 +53,22 @@ def test_a_store_through_an_index_array_is_refused():
     x = np.array([0.3, 0.6, 0.9])
     with pytest.raises(ADError, match="storing through an array of indices or a mask"):
         autodiff(Reverse, store_through_indices, Duplicated(x, np.zeros(3)))
+
+
+def view_read_before_its_array_is_overwritten(x, a):
+    y = a * x
+    out = y * 2.0
+    row = out[0, :]  # a view of `out`, read here, before `out` is overwritten below
+    y[0, :] = x * row
+    out[:] = y * 3.0
+    return np.sum(out * out)
+
+
+def test_a_view_reads_its_array_as_it_was_when_read():
+    # the view's values at the end of the call differ from those it had when it was read:
+    # the adjoint takes the view again of the restored array (it used to save the final values)
+    from adtriad.ad_core import Active
+    from adtriad.ad_core.testing import check_grads
+    a = np.random.default_rng(1).random((3, 4))
+    check_grads(view_read_before_its_array_is_overwritten, Active(0.3),
+                Duplicated(a, np.zeros_like(a)), modes=("Reverse", "Forward"))

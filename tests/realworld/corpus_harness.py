@@ -280,7 +280,8 @@ def _plain(text: str) -> str:
     return _ANSI.sub("", text)
 
 
-def _first(text: str) -> str:
+def first_line(text: str) -> str:
+    """The first non-blank line of ``text`` (empty when there is none)."""
     return text.strip().splitlines()[0] if text.strip() else ""
 
 
@@ -291,7 +292,7 @@ def _primal_problem(case: Case, values: tuple) -> str | None:
             warnings.simplefilter("ignore")
             ret = case.func(*[v.copy() if isinstance(v, np.ndarray) else v for v in values])
     except Exception as exc:
-        return f"the plain-Python primal raises {type(exc).__name__}: {_first(str(exc))}"
+        return f"the plain-Python primal raises {type(exc).__name__}: {first_line(str(exc))}"
     if isinstance(ret, tuple):
         return "returns a tuple; check_grads differentiates a float, a float array or None"
     if ret is None:
@@ -364,7 +365,7 @@ def _classify(case: Case, values: tuple) -> dict[str, Outcome]:
             for m in MODES:
                 out[m] = Outcome(case.name, m, "wrong", dot_lines[0], "\n".join(dot_lines), case.call, point)
     except Exception as exc:  # before any mode ran: the checker's own primal or differences
-        why = f"check_grads could not set up the check: {type(exc).__name__}: {_first(str(exc))}"
+        why = f"check_grads could not set up the check: {type(exc).__name__}: {first_line(str(exc))}"
         return {m: Outcome(case.name, m, "not-applicable", why, str(exc), case.call, point) for m in MODES}
     return out
 
