@@ -25,7 +25,8 @@ from adtriad.ad_core.normalize import normalized
 # Library calls whose result may be their first argument itself.
 MAY_RETURN_ARGUMENT = frozenset(("np.asarray", "np.ascontiguousarray", "np.asfortranarray",
                                  "np.ravel", ".ravel", "np.atleast_1d", "np.atleast_2d",
-                                 "np.atleast_3d", "np.squeeze", ".squeeze", ".view"))
+                                 "np.atleast_3d", "np.squeeze", ".squeeze", ".view",
+                                 "np.flip", "np.fliplr", "np.flipud"))
 
 
 def groups(nf, handovers: frozenset = frozenset()) -> dict:

@@ -29,13 +29,13 @@ import numba
 import numpy as np
 
 from adtriad._version import __version__
-from adtriad.ad_core import forward, ir, naming, reverse, rules, vectorized
+from adtriad.ad_core import decorated, forward, ir, naming, reverse, rules
 from adtriad.ad_core.activity import analyze
 from adtriad.ad_core.device import tape_bound
 from adtriad.ad_core.errors import ADError, numba_failure
 from adtriad.ad_core.loader import bind, cache_dir, load_module, write_module
 from adtriad.ad_core.normalize import NormalFunction, normalized, refresh
-from adtriad.ad_core.resolve import is_vectorized
+from adtriad.ad_core.resolve import is_stencil, is_vectorized
 from adtriad.ad_core.source import SourceFunction, get_source_function
 from adtriad.ad_core.rewrites import (define_result, inplace_arrays, rebound_array_params,
                                       scalarize_tuples)
@@ -124,7 +124,7 @@ class Builder:
         if defined is not nf:  # typed again: the first definition is part of the code
             nf, ti = defined, infer(defined, argtypes)
         nf = inplace_arrays(nf, ti)
-        lowered = vectorized.lowered(nf, ti)
+        lowered = decorated.lowered(nf, ti)
         if lowered is not nf:
             nf, ti = lowered, infer(lowered, argtypes)
         rebound = rebound_array_params(nf, ti)
@@ -438,8 +438,10 @@ def _register_bindings(sf: SourceFunction, seen: set, hidden: bool) -> None:
         _register_bindings(callee, seen, hidden)
     for text, obj in nf.bindings.items():
         bind(f"{sf.digest}:{text}", obj)
-        if is_vectorized(obj):  # lowered after typing: its wrappers are the callees
-            for wrapper in vectorized.every_wrapper(obj):
+        if is_vectorized(obj) or is_stencil(obj):  # lowered after typing: their wrappers
+            wrappers = (decorated.every_wrapper(obj) if is_vectorized(obj)
+                        else decorated.every_stencil_wrapper(obj))
+            for wrapper in wrappers:  # are the callees
                 callee = get_source_function(wrapper)
                 bind(f"{callee.digest}:primal", jitted(wrapper))
                 _register_bindings(callee, seen, hidden)

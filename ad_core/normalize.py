@@ -23,8 +23,8 @@ import numpy as np
 
 from adtriad.ad_core import ir, naming, rules
 from adtriad.ad_core.errors import ADError
-from adtriad.ad_core.resolve import (VECTORIZED, function_key, is_user_function,
-                                     is_vectorized, lookup)
+from adtriad.ad_core.resolve import (STENCIL, VECTORIZED, function_key, is_stencil,
+                                     is_user_function, is_vectorized, lookup)
 from adtriad.ad_core.source import SourceFunction
 
 
@@ -616,6 +616,13 @@ class _Normalizer:
             fn = ir.Fn(VECTORIZED, text, obj)
             self.bindings[text] = obj  # for typing; lowered to Python after it
             # its Python source is differentiated: it is part of what the code depends on
+            self.user_callees[f"{naming.PREFIX}_user_{point.name}_{point.digest[:8]}"] = point
+        elif fn is None and is_stencil(obj):
+            from adtriad.ad_core.source import get_source_function
+            point = get_source_function(obj.kernel_ir.func_id.func)
+            text = f"{naming.PREFIX}_stencil_{point.name}_{point.digest[:8]}"
+            fn = ir.Fn(STENCIL, text, obj)
+            self.bindings[text] = obj  # for typing; lowered to Python after it
             self.user_callees[f"{naming.PREFIX}_user_{point.name}_{point.digest[:8]}"] = point
         elif fn is None and isinstance(obj, type) and issubclass(obj, np.generic):
             fn = ir.Fn(f"np.{obj.__name__}", f"np.{obj.__name__}", obj)

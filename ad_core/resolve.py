@@ -76,3 +76,12 @@ def is_vectorized(obj) -> bool:
     """A function made with ``@numba.vectorize`` (lowered to Python by ad_core.vectorized)."""
     from numba.np.ufunc.dufunc import DUFunc
     return isinstance(obj, DUFunc)
+
+
+STENCIL = "stencil"  # the Fn key of a call to a @numba.stencil function
+
+
+def is_stencil(obj) -> bool:
+    """A function made with ``@numba.stencil`` (lowered to Python by ad_core.decorated)."""
+    from numba.stencils.stencil import StencilFunc
+    return isinstance(obj, StencilFunc)

@@ -230,6 +230,11 @@ class _Reverse:
                                 f"{spoken(s.target, 'array')}, which shares memory with "
                                 f"{spoken(aliased[0], 'array')}",
                          "make it a copy (`.copy()`), or create it once before the loop")
+            if aliased and self.saves_array(s.target) and self.group(s.target) in self.dirty \
+                    and isinstance(s.value, ir.Call) and s.value.fn.key in ("user", "rule"):
+                raise at(s.loc, f"reverse mode would have to save {spoken(s.target, 'array')}, "
+                                "which may share memory with an argument of the call that is "
+                                "written later", "return a copy (`.copy()`) from the function")
             if aliased and self.group(s.target) in self.dirty and \
                     not self.used_before_written(s, *where[id(s)]):
                 raise at(s.loc, f"reverse mode needs {spoken(s.target, 'view')} of "
@@ -264,6 +269,13 @@ class _Reverse:
             if all(id(x) in span for x in touching):
                 found.add(id(s))
         return frozenset(found)
+
+    def copied_alias(self, s: ir.Assign) -> bool:
+        """Is ``s`` a value array sharing memory that is written later, saved for the
+        adjoint sweep (so the augmented sweep must take a copy)?"""
+        return s.target in self.values and s.target not in self.recompute and \
+            self.saves_array(s.target) and bool(aliasing.sources(s.value)) and \
+            self.group(s.target) in self.dirty
 
     def retaken_source(self, s: ir.Assign) -> str | None:
         """The source of a view ``s`` takes of a parameter or identity array (whose buffer is
@@ -537,6 +549,10 @@ class _Reverse:
                     self.call_result(callee, s.target)
                 else:
                     out(f"{s.target}, {COUNTS} = {callee.aug_name}({args})", s.loc)
+            elif self.copied_alias(s):
+                # the memory it shares is written later: the tape must keep the values it
+                # has here, so the augmented sweep holds a copy (equal while it is used)
+                out(f"{s.target} = np.copy({ir.expr_src(s.value)})", s.loc)
             else:
                 out(f"{s.target} = {ir.expr_src(s.value)}", s.loc)
         elif isinstance(s, ir.Store) and s.target in self.atomics:
@@ -664,10 +680,13 @@ class _Reverse:
                 self.pop_array(name)
             else:
                 self.pop(name)
+        recomputed_at_start: set = set()
         for s in self.body:  # views are taken again (of their restored sources), not saved
             if isinstance(s, ir.Assign) and s.target in self.identity_views:
+                for name in ir.expr_names(s.value):
+                    if name in self.recompute:
+                        self.emit_recompute(name, recomputed_at_start)
                 self.out(self.read(f"{s.target} = {ir.expr_src(s.value)}"), s.loc)
-        recomputed_at_start: set = set()
         for s in self.body:  # adjoints of local arrays, in creation order (aliases are views)
             if isinstance(s, ir.Assign) and s.target in self.active and \
                     s.target in self.identity:

@@ -66,6 +66,14 @@ def get_source_function(func) -> SourceFunction:
     return found
 
 
+def register(py: types.FunctionType, tree: ast.FunctionDef, filename: str, namespace,
+             text: str) -> SourceFunction:
+    """Give a function made from a transformed tree (a stencil's kernel shifted to a point)
+    that tree as its source, so it is differentiated like a function written in a file."""
+    _CACHE[py] = SourceFunction(py, tree, filename, namespace, text)
+    return _CACHE[py]
+
+
 def _parse(py: types.FunctionType) -> SourceFunction:
     filename = py.__code__.co_filename
     try:

@@ -1321,3 +1321,19 @@ def _suppressed_square(value, threshold):
 def vectorize_calls(a, M, x):
     return np.sum(_suppressed_square(a, x)) + np.sum(np.sin(_suppressed_square(M, 0.2))) \
         + _suppressed_square(a[0], x) * 2.0
+
+
+@numba.stencil
+def _five_point(a, x):
+    return x * (a[0, 1] + a[-1, 0] - 4.0 * a[0, 0]) + a[1, 0] * a[0, -1]
+
+
+@numba.njit
+def _smooth_into(a, x, out):
+    _five_point(a, x, out=out)
+
+
+@corpus(shapes={"M": (4, 5), "out": (4, 5)})
+def stencil_calls(M, out, x):
+    _smooth_into(M, x, out)
+    return np.sum(_five_point(M, 0.5) ** 2) + np.sum(out * out)

@@ -1,0 +1,228 @@
+"""Functions made with Numba's ``@vectorize`` and ``@stencil`` called from differentiated
+code, as Python functions the engine differentiates (their Python source is there).
+
+Contract: :func:`lowered` (after typing) replaces each such call by a call of a generated
+Python function:
+
+* a vectorized function on scalars: its own Python source; with one array argument, a loop
+  over that array's elements calling it (the other arguments scalars). Several array
+  arguments (NumPy broadcasting) are refused at the user's line.
+* a stencil ``k(a, ...)``: a loop over the interior points (where every relative index the
+  kernel reads is inside the arrays) calling the kernel with its relative indices shifted to
+  the point, into a new zero array (``out=`` writes the interior of the given array instead),
+  as Numba does. Kernels whose relative indices are not integer literals are refused.
+"""
+
+from __future__ import annotations
+
+import copy
+import linecache
+
+import numba
+import numpy as np
+
+from adtriad.ad_core import ir, naming
+from adtriad.ad_core.errors import at
+from adtriad.ad_core.resolve import STENCIL, VECTORIZED
+from adtriad.ad_core.source import get_source_function, register
+from adtriad.ad_core.typeinfer import is_array
+
+
+KEYS = (VECTORIZED, STENCIL)
+
+
+def lowered(nf, ti):
+    calls = [s for s in ir.walk(nf.body) if isinstance(s, (ir.Assign, ir.ExprStmt))
+             and isinstance(s.value, ir.Call) and s.value.fn.key in KEYS]
+    if not calls:
+        return nf
+    out = copy.copy(nf)
+    out.user_callees = dict(nf.user_callees)
+
+    def lower(s):
+        if not (isinstance(s, (ir.Assign, ir.ExprStmt)) and isinstance(s.value, ir.Call)
+                and s.value.fn.key in KEYS):
+            return [s]
+        call = s.value
+        if call.fn.key == STENCIL:
+            py, args = _stencil_call(call, ti, s.loc)
+        else:
+            py, args = _vectorized_call(call, ti, s.loc)
+        sf = get_source_function(py)
+        text = f"{naming.PREFIX}_user_{sf.name}_{sf.digest[:8]}"
+        out.user_callees[text] = sf
+        new = copy.copy(s)
+        new.value = ir.Call(ir.Fn("user", text, py, sf), args, {})
+        return [new]
+
+    out.body = ir.rewrite(nf.body, lower)
+    return out
+
+
+def _vectorized_call(call, ti, loc):
+    arrays = [k for k, a in enumerate(call.args)
+              if isinstance(a, ir.Name) and is_array(ti.of(a.id))]
+    name = call.fn.obj.__name__
+    if len(arrays) > 1 or call.kwargs:
+        raise at(loc, f"cannot differentiate the vectorized {name} with more than one array "
+                      "argument (or keywords)", "loop over the elements and call it on scalars")
+    ndim = ti.of(call.args[arrays[0]].id).ndim if arrays else 0
+    if ndim > MAX_NDIM:
+        raise at(loc, f"cannot differentiate the vectorized {name} on an array of {ndim} "
+                      "dimensions", "reshape it first")
+    return _wrapper(call.fn.obj, len(call.args), arrays[0] if arrays else None, ndim), \
+        list(call.args)
+
+
+_WRAPPERS: dict = {}
+MAX_NDIM = 4
+
+
+def every_wrapper(dufunc) -> list:
+    """Every wrapper :func:`lowered` can make for ``dufunc`` (a module loaded from the cache
+    needs their bindings without typing the call again)."""
+    nargs = dufunc._dispatcher.py_func.__code__.co_argcount
+    out = [_wrapper(dufunc, nargs, None, 0)]
+    for array in range(nargs):
+        out += [_wrapper(dufunc, nargs, array, ndim) for ndim in range(1, MAX_NDIM + 1)]
+    return out
+
+
+def _wrapper(dufunc, nargs: int, array: int | None, ndim: int):
+    key = (id(dufunc), nargs, array, ndim)
+    if key not in _WRAPPERS:
+        point = dufunc._dispatcher.py_func
+        params = [f"x{k}" for k in range(nargs)]
+        name = f"vectorized_{point.__name__}_{ndim}d" + ("" if array is None else f"_{array}")
+        if array is None:
+            lines = [f"def {name}({', '.join(params)}):",
+                     f"    return point({', '.join(params)})"]
+        else:
+            a = params[array]
+            idx = ", ".join(f"i{d}" for d in range(ndim))
+            lines = [f"def {name}({', '.join(params)}):",
+                     f"    out = np.empty({a}.shape)"]
+            for d in range(ndim):
+                lines.append("    " * (d + 1) + f"for i{d} in range({a}.shape[{d}]):")
+            elements = [f"{p}[{idx}]" if k == array else p for k, p in enumerate(params)]
+            lines.append("    " * (ndim + 1) + f"out[{idx}] = point({', '.join(elements)})")
+            lines.append("    return out")
+        text = "\n".join(lines) + "\n"
+        filename = (f"<adtriad-vectorized {point.__module__}.{point.__qualname__} "
+                    f"{nargs} {array} {ndim}>")
+        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        namespace = {"np": np, "point": numba.njit(point), "__name__": "adtriad.ad_core.vectorized"}
+        exec(compile(text, filename, "exec"), namespace)
+        _WRAPPERS[key] = namespace[name]
+    return _WRAPPERS[key]
+
+
+# ---- stencils ------------------------------------------------------------------------------
+def _stencil_call(call, ti, loc):
+    sfunc = call.fn.obj
+    kernel = sfunc.kernel_ir.func_id.func
+    extra = set(call.kwargs) - {"out"}
+    if extra or set(sfunc.options) - {"neighborhood"}:
+        raise at(loc, f"cannot differentiate the stencil {kernel.__name__} with options "
+                      f"{sorted(extra | set(sfunc.options))}", "write the loop over the points")
+    arrays = [k for k, a in enumerate(call.args)
+              if isinstance(a, ir.Name) and is_array(ti.of(a.id))]
+    if not arrays:
+        raise at(loc, f"the stencil {kernel.__name__} is called without an array", "pass one")
+    ndim = ti.of(call.args[arrays[0]].id).ndim
+    into = "out" in call.kwargs
+    py = _stencil_wrapper(sfunc, kernel, len(call.args), arrays[0], ndim, into, loc)
+    return py, list(call.args) + ([call.kwargs["out"]] if into else [])
+
+
+_STENCILS: dict = {}
+
+
+def every_stencil_wrapper(sfunc) -> list:
+    """Every wrapper :func:`lowered` can make for ``sfunc`` (see :func:`every_wrapper`)."""
+    kernel = sfunc.kernel_ir.func_id.func
+    nargs = kernel.__code__.co_argcount
+    out = []
+    for array in range(nargs):
+        for ndim in range(1, MAX_NDIM + 1):
+            for into in (False, True):
+                try:
+                    out.append(_stencil_wrapper(sfunc, kernel, nargs, array, ndim, into, None))
+                except ValueError:  # not a stencil of that rank
+                    pass
+    return out
+
+
+def _stencil_wrapper(sfunc, kernel, nargs, array, ndim, into, loc):
+    key = (id(sfunc), nargs, array, ndim, into)
+    if key not in _STENCILS:
+        point, lo, hi = _point_function(sfunc, kernel, ndim, loc)
+        params = list(kernel.__code__.co_varnames[:nargs])
+        a = params[array]
+        idx = ", ".join(f"i{d}" for d in range(ndim))
+        name = f"stencil_{kernel.__name__}_{ndim}d" + ("_into" if into else "")
+        lines = [f"def {name}({', '.join(params + (['out'] if into else []))}):"]
+        if not into:
+            lines.append(f"    out = np.zeros({a}.shape)")
+        for d in range(ndim):
+            lines.append("    " * (d + 1) +
+                         f"for i{d} in range({-lo[d]}, {a}.shape[{d}] - {hi[d]}):")
+        lines.append("    " * (ndim + 1) + f"out[{idx}] = point({idx}, {', '.join(params)})")
+        lines.append("    return out" if not into else "    return")
+        text = "\n".join(lines) + "\n"
+        filename = f"<adtriad-stencil {kernel.__module__}.{kernel.__qualname__} {key[1:]}>"
+        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        namespace = {"np": np, "point": numba.njit(point), "__name__": "adtriad.ad_core.decorated"}
+        exec(compile(text, filename, "exec"), namespace)
+        _STENCILS[key] = namespace[name]
+    return _STENCILS[key]
+
+
+def _point_function(sfunc, kernel, ndim, loc):
+    """The kernel as a function of the point (``i0, i1, ...`` first), its relative indices
+    shifted to it, and the lowest and highest relative index per axis."""
+    import ast
+
+    sf = get_source_function(kernel)
+    tree = copy.deepcopy(sf.tree)
+    params = {a.arg for a in tree.args.args}
+    lo, hi = [0] * ndim, [0] * ndim
+    shift = [f"i{d}" for d in range(ndim)]
+    fixed = sfunc.options.get("neighborhood")
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and \
+                node.value.id in params:
+            elts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            if len(elts) != ndim:
+                raise ValueError("rank")
+            for d, e in enumerate(elts):
+                try:
+                    offset = ast.literal_eval(e)
+                except ValueError:
+                    offset = None
+                if not isinstance(offset, int):
+                    if fixed is None:
+                        raise at(loc or sf.tree, "cannot differentiate a stencil whose "
+                                 "relative indices are not integers", "give the "
+                                 "neighborhood option or write the loop") if loc else \
+                            ValueError("index")
+                    continue
+                lo[d], hi[d] = min(lo[d], offset), max(hi[d], offset)
+            shifted = [ast.BinOp(ast.Name(i, ast.Load()), ast.Add(), e)
+                       for i, e in zip(shift, elts)]
+            node.slice = shifted[0] if ndim == 1 else ast.Tuple(shifted, ast.Load())
+    if fixed is not None:
+        lo, hi = [int(n[0]) for n in fixed], [int(n[1]) for n in fixed]
+    tree.args.args = [ast.arg(i) for i in shift] + tree.args.args
+    tree.name = f"point_{kernel.__name__}_{ndim}d"
+    for node in ast.walk(tree):
+        for field in ("lineno", "col_offset"):
+            if not hasattr(node, field) and field in node._attributes:
+                setattr(node, field, getattr(sf.tree, field))
+    ast.fix_missing_locations(tree)
+    namespace = dict(kernel.__globals__)
+    exec(compile(ast.Module([tree], []), sf.filename, "exec"), namespace)
+    py = namespace[tree.name]
+    register(py, tree, sf.filename, sf.namespace, ast.unparse(tree))
+    return py, lo, hi
