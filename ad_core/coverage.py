@@ -33,6 +33,8 @@ Differentiated, in both modes:
 - calls to Python and `numba.njit` functions, with keyword arguments and defaults (numbers),
   keyword-only parameters; a function returning a tuple it builds (`return call, put`);
 - tuples built once and read by constant index; `np.array([...])` of scalars;
+- `@numba.vectorize` functions (on scalars, or with one array argument) and `@numba.stencil`
+  functions (integer relative indices; `out=`), through their Python source;
 - custom rules (`adtriad.ad_core.rules`) for anything else.
 
 Refused with an `ADError` at the user's `file:line:col` (never differentiated as zero):
@@ -43,7 +45,8 @@ Refused with an `ADError` at the user's `file:line:col` (never differentiated as
   or an array written through an alias that is rebound in a loop;
 - `*args`/`**kwargs` parameters, recursion, generators, `try`, `with`, list and dict
   comprehensions, f-strings;
-- `@vectorize`/`@guvectorize`/`@stencil` functions, and NumPy functions with no rule (below).
+- `@guvectorize` functions, vectorized calls broadcasting several arrays, and NumPy
+  functions with no rule (below).
 """
 
 
