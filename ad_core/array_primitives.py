@@ -7,8 +7,11 @@ Each computes exactly what its name says, for the argument shapes the rule admit
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numba import njit
+from numba.extending import overload
 
 
 @njit(cache=True)
@@ -69,3 +72,33 @@ def scatter_add_index(bar, index, g):
     """``bar[index] += g`` along the first axis, repeated indices adding up."""
     for k in range(index.size):
         bar[index[k]] += g[k]
+
+
+def add_unbroadcast(bar, term):
+    """``bar += term`` with NumPy broadcasting undone: a ``term`` with more dimensions, or
+    with extent n where ``bar`` has extent 1, is summed down to ``bar``'s shape. (Compiled
+    code only: one implementation per pair of ranks, shared by every adjoint that needs it
+    instead of the loops written out in each.)"""
+    raise TypeError("add_unbroadcast is called from compiled code only")
+
+
+@overload(add_unbroadcast)
+def _add_unbroadcast(bar, term):
+    return _unbroadcast(term.ndim, bar.ndim)
+
+
+@functools.cache
+def _unbroadcast(term_ndim: int, bar_ndim: int):
+    idx = [f"i{d}" for d in range(term_ndim)]
+    lines = ["def add(bar, term):"]
+    if term_ndim == bar_ndim:
+        lines += ["    if term.shape == bar.shape:", "        bar += term", "        return"]
+    for d in range(term_ndim):
+        lines.append("    " * (d + 1) + f"for {idx[d]} in range(term.shape[{d}]):")
+    offset = term_ndim - bar_ndim
+    target = ", ".join(f"({idx[offset + k]} if bar.shape[{k}] != 1 else 0)"
+                       for k in range(bar_ndim))
+    lines.append("    " * (term_ndim + 1) + f"bar[{target}] += term[{', '.join(idx)}]")
+    namespace: dict = {}
+    exec("\n".join(lines), namespace)
+    return namespace["add"]

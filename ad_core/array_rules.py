@@ -3,48 +3,20 @@
 Contract: each function emits adjoint statements through ``emit(line)`` (which also records
 the names the line reads). Accumulation into an array adjoint follows NumPy broadcasting
 backwards: a cotangent with more dimensions, or with extent n where the operand has extent 1,
-is summed down to the operand's shape (the fast ``+=`` is taken when the shapes agree).
+is summed down to the operand's shape (by ``array_primitives.add_unbroadcast``).
 """
 
 from __future__ import annotations
-
-from adtriad.ad_core import naming
-
-TERM = naming.PREFIX + "_term"
 
 
 def accumulate(emit, bar: str, term: str, term_ndim: int, bar_ndim: int | None) -> None:
     """``bar += term`` undoing broadcasting; ``bar_ndim`` None means a scalar adjoint."""
     if bar_ndim is None:
         emit(f"{bar} += np.sum({term})" if term_ndim else f"{bar} += {term}")
-        return
-    if term_ndim == 0:
+    elif term_ndim == 0:
         emit(f"{bar} += {term}")
-        return
-    emit(f"{TERM} = {term}")
-    loops = _sum_loops(bar, term_ndim, bar_ndim)
-    if term_ndim == bar_ndim:
-        emit(f"if {TERM}.shape == {bar}.shape:")
-        emit(f"    {bar} += {TERM}")
-        emit("else:")
-        for k, line in enumerate(loops):
-            emit("    " + line)
     else:
-        for line in loops:
-            emit(line)
-
-
-def _sum_loops(bar: str, term_ndim: int, bar_ndim: int) -> list[str]:
-    """Nested loops adding each cotangent element into the broadcast-source element."""
-    lines = []
-    idx = [f"{naming.PREFIX}_b{d}" for d in range(term_ndim)]
-    for d in range(term_ndim):
-        lines.append("    " * d + f"for {idx[d]} in range({TERM}.shape[{d}]):")
-    offset = term_ndim - bar_ndim
-    target = ", ".join(f"({idx[offset + k]} if {bar}.shape[{k}] != 1 else 0)"
-                       for k in range(bar_ndim))
-    lines.append("    " * term_ndim + f"{bar}[{target}] += {TERM}[{', '.join(idx)}]")
-    return lines
+        emit(f"_prim.add_unbroadcast({bar}, {term})")
 
 
 def reduce_axis(emit, bar: str, g: str, axis_scale: str, array: str, axis: int,

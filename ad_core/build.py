@@ -33,12 +33,13 @@ from adtriad.ad_core import decorated, forward, ir, naming, reverse, rules
 from adtriad.ad_core.activity import analyze
 from adtriad.ad_core.device import tape_bound
 from adtriad.ad_core.errors import ADError, numba_failure
+from adtriad.ad_core.joins import joined_arrays
 from adtriad.ad_core.loader import bind, cache_dir, load_module, write_module
 from adtriad.ad_core.normalize import NormalFunction, normalized, refresh
 from adtriad.ad_core.resolve import is_stencil, is_vectorized
 from adtriad.ad_core.source import SourceFunction, get_source_function
 from adtriad.ad_core.rewrites import (define_result, inplace_arrays, rebound_array_params,
-                                      scalarize_tuples)
+                                      scalarize_tuples, split_array_rebinds)
 from adtriad.ad_core.tuples import flatten_params
 from adtriad.ad_core.typeinfer import differentiable, infer, is_array, jitted
 
@@ -124,12 +125,11 @@ class Builder:
         if defined is not nf:  # typed again: the first definition is part of the code
             nf, ti = defined, infer(defined, argtypes)
         nf = inplace_arrays(nf, ti)
-        lowered = decorated.lowered(nf, ti)
-        if lowered is not nf:
-            nf, ti = lowered, infer(lowered, argtypes)
-        rebound = rebound_array_params(nf, ti)
-        if rebound is not nf:
-            nf, ti = rebound, infer(rebound, argtypes)
+        for rewrite in (decorated.lowered, joined_arrays, split_array_rebinds,
+                        rebound_array_params):
+            rewritten = rewrite(nf, ti)
+            if rewritten is not nf:  # typed again
+                nf, ti = rewritten, infer(rewritten, argtypes)
         mask = tuple(m and differentiable(t) for m, t in zip(mask, argtypes))
         active = analyze(nf, ti, {p for p, m in zip(nf.params, mask) if m}, self.notes)
         spec = Spec(nf, ti, active, mask, tuple(is_array(t) for t in argtypes), self.kind,

@@ -103,10 +103,11 @@ def defproduct(keys: str) -> None:
         RULES[key] = Rule(key, "product")
 
 
-def defprimitive(keys: str, *rules: tuple) -> None:
-    """One ``(tangent, cotangent)`` pair of templates per operand."""
+def defprimitive(keys: str, *rules: tuple, arity: tuple | None = None) -> None:
+    """One ``(tangent, cotangent)`` pair of templates per operand (None: never active);
+    ``{rest}`` in a template spells the operands after the first (``, k`` or nothing)."""
     for key in keys.split():
-        RULES[key] = Rule(key, "primitive", arity=(len(rules),),
+        RULES[key] = Rule(key, "primitive", arity=arity or (len(rules),),
                           tangents=tuple(t for t, _ in rules),
                           cotangents=tuple(c for _, c in rules))
 
@@ -342,7 +343,40 @@ defprimitive("np.cross", ("np.cross({t}, {1})", "np.cross({1}, {g})"),
 deflinear("np.flip", "np.flip({g})")
 deflinear("np.fliplr", "np.fliplr({g})")
 deflinear("np.flipud", "np.flipud({g})")
+defprimitive("np.triu", ("np.triu({t}{rest})", "np.triu({g}{rest})"), (None, None),
+             arity=(1, 2))
+defprimitive("np.tril", ("np.tril({t}{rest})", "np.tril({g}{rest})"), (None, None),
+             arity=(1, 2))
 defprimitive("np.sort", ("{t}[np.argsort({0})]", "_prim.sort_cotangent({0}, {g})"))
+
+
+# Rules with a partial that is infinite at points where the value is finite (sqrt at 0,
+# x ** -1.5 at 0, arcsin at 1, a quotient by 0): the generators multiply them by a zero
+# tangent or cotangent as zero (Enzyme's "strong zero"; see emit.partials).
+SINGULAR = {
+    "/", "np.divide", "np.true_divide", "**", "math.pow", "np.power", "np.pow",
+    "np.float_power", "math.sqrt", "np.sqrt", "np.cbrt", "math.log", "np.log", "math.log2",
+    "np.log2", "math.log10", "np.log10", "math.log1p", "np.log1p", "math.asin", "np.arcsin",
+    "np.asin", "math.acos", "np.arccos", "np.acos", "math.acosh", "np.arccosh", "np.acosh",
+    "math.atanh", "np.arctanh", "np.atanh", "math.atan2", "np.arctan2", "np.atan2",
+    "math.hypot", "np.hypot", "np.reciprocal", "np.fmod", "math.gamma", "math.lgamma",
+}
+
+
+def singular(key: str, consts: list) -> bool:
+    """Does the rule ``key`` applied to operands with these constant values (None: not a
+    constant) have a partial that may be infinite where its value is finite?"""
+    if key in ("**", "math.pow", "np.power", "np.pow", "np.float_power"):
+        exponent = consts[1]  # x ** e with a constant e >= 1 (or 0) has finite partials
+        return exponent is None or not (exponent >= 1 or exponent == 0)
+    if key in ("/", "np.divide", "np.true_divide"):
+        return consts[1] is None or consts[1] == 0
+    return key in SINGULAR
+
+
+def primitive_term(template: str, operands: list[str], **names) -> str:
+    """A primitive's tangent or cotangent template applied to the call's operands."""
+    return template.format(*operands, rest="".join(", " + o for o in operands[1:]), **names)
 
 
 def format_partials(rule: Rule, operands: list[str], z: str, array: bool, consts: list):

@@ -59,8 +59,13 @@ def const_value(a):
     return a.value if isinstance(a, ir.Const) else None
 
 
-def partials(e, rule, target: str, ti: TypeInfo, active: set, loc) -> list[tuple[str, str]]:
-    """``(operand, partial)`` for each active operand of an element-wise statement."""
+def partials(e, rule, target: str, ti: TypeInfo, active: set, loc, factor) -> list[tuple]:
+    """``(operand, factor(operand) * partial)`` for each active operand of an element-wise
+    statement (``factor`` gives a tangent in forward mode, the cotangent in reverse).
+
+    A partial of a rule :func:`~adtriad.ad_core.derivatives.singular` says so may be infinite
+    where the value is finite (``sqrt`` at 0); there an exactly zero factor gives zero, so a
+    value masked out downstream keeps a zero derivative instead of ``0 * inf = nan``."""
     ops = ir.operands(e)
     if isinstance(e, ir.Call) and e.kwargs:
         raise no_rule(e, loc)
@@ -75,8 +80,14 @@ def partials(e, rule, target: str, ti: TypeInfo, active: set, loc) -> list[tuple
         if isinstance(a, ir.Name) and a.id in active:
             if p is None:
                 raise no_rule(e, loc)
-            if p != "0":
-                out.append((a.id, p))
+            if p == "0":
+                continue
+            f = factor(a.id)
+            product = scale(f, p)
+            if derivatives.singular(rule.key, consts):
+                product = (f"np.where({f} == 0.0, 0.0, {product})" if array
+                           else f"(0.0 if {f} == 0.0 else {product})")
+            out.append((a.id, product))
     return out
 
 

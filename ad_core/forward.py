@@ -205,9 +205,8 @@ class _Forward:
 
     # one method per rule shape (derivatives.SHAPES)
     def tangent_elementwise(self, s, e, rule, zero) -> str:
-        terms = [f"({p}) * {self.T(name)}" if p not in ("1", "-1")
-                 else ("" if p == "1" else "-") + self.T(name)
-                 for name, p in partials(e, rule, s.target, self.ti, self.active, s.loc)]
+        terms = [term for _, term in partials(e, rule, s.target, self.ti, self.active, s.loc,
+                                              self.T)]
         return " + ".join(terms) if terms else zero
 
     def tangent_linear(self, s, e, rule, zero) -> str:
@@ -231,7 +230,7 @@ class _Forward:
             if self.dot(a):
                 if template is None:
                     raise no_rule(e, s.loc)
-                terms.append(f"({template.format(*srcs, z=s.target, t=self.dot(a))})")
+                terms.append(f"({derivatives.primitive_term(template, srcs, z=s.target, t=self.dot(a))})")
         return " + ".join(terms) if terms else zero
 
     def tangent_creation(self, s, e, rule, zero) -> str:

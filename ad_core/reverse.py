@@ -26,7 +26,7 @@ import re
 import numba
 
 from adtriad.ad_core import aliasing, array_rules, derivatives, ir, naming, rule_calls, rules
-from adtriad.ad_core.emit import (Emitter, applied_to, atom_type, no_rule, partials, scale,
+from adtriad.ad_core.emit import (Emitter, applied_to, atom_type, no_rule, partials,
                                   zero_of)
 from adtriad.ad_core.errors import ADError, at, spoken
 from adtriad.ad_core.typeinfer import is_array, is_float, jitted
@@ -900,9 +900,10 @@ class _Reverse:
 
     # one method per rule shape (derivatives.SHAPES): add each operand's contribution
     def adjoint_elementwise(self, s, e, rule, g, emit) -> None:
-        for name, p in partials(e, rule, s.target, self.ti, self.active, s.loc):
+        for name, term in partials(e, rule, s.target, self.ti, self.active, s.loc,
+                                   lambda _: g):
             bar_ndim = self.ti.of(name).ndim if self.kind(name) == "array" else None
-            array_rules.accumulate(emit, self.B(name), scale(g, p),
+            array_rules.accumulate(emit, self.B(name), term,
                                    self.ndim(ir.Name(s.target)), bar_ndim)
 
     def adjoint_linear(self, s, e, rule, g, emit) -> None:
@@ -969,7 +970,7 @@ class _Reverse:
             if isinstance(a, ir.Name) and a.id in self.active:
                 if template is None:
                     raise no_rule(e, s.loc)
-                emit(f"{self.B(a.id)} += {template.format(*srcs, z=s.target, g=g)}")
+                emit(f"{self.B(a.id)} += {derivatives.primitive_term(template, srcs, z=s.target, g=g)}")
 
     def adjoint_product(self, s, e, rule, g, emit) -> None:
         if isinstance(e, ir.Call) and e.kwargs:

@@ -9,6 +9,10 @@ Contract: each returns an equivalent NormalFunction (the input is not modified).
   value of its type, so no path leaves it undefined for Numba.
 * :func:`inplace_arrays` (after typing): ``a op= b`` on an array updates it in place
   (``a[...] = a op b``) as NumPy does, instead of rebinding the name.
+* :func:`split_array_rebinds` (after typing): an array name bound several times, each
+  binding read only up to the next (``datacol = dcol[:, k]`` in one loop, ``datacol = d -
+  c`` in another), gets a name per binding (``_ad_v1_datacol``), so that a view bound once
+  and a new array bound later are not taken for one buffer when aliasing is followed.
 * :func:`rebound_array_params` (after typing): an array parameter the body rebinds
   (``x = np.sin(x)``) is copied to a local first (``_ad_param_x = x``) and the body works on
   the local, so the parameter itself always names the caller's array (and its shadow).
@@ -118,4 +122,65 @@ def rebound_array_params(nf, ti):
     loc = nf.body[0].loc
     out.body = [ir.Assign(mapping[p], ir.Name(p), loc) for p in sorted(rebound)] + \
         ir.renamed(nf.body, mapping)
+    return out
+
+
+def split_array_rebinds(nf, ti):
+    names = _splittable(nf, ti)
+    if not names:
+        return nf
+    out = copy.copy(nf)
+    out.body = _split_block(nf.body, names, {}, itertools.count(1))
+    return out
+
+
+def _splittable(nf, ti) -> set:
+    """Array names bound more than once whose every read lies in the span of one binding:
+    from it to the next binding in its own statement list (or that list's end), nested
+    statements included. Each binding then reaches only the reads in its span."""
+    spans: dict = {}  # name -> [(the binding, ids of the statements in its span)]
+
+    def collect(stmts):
+        for k, s in enumerate(stmts):
+            if isinstance(s, ir.Assign) and is_array(ti.of(s.target)) and \
+                    s.target not in nf.params:
+                end = next((j for j in range(k + 1, len(stmts))
+                            if isinstance(stmts[j], ir.Assign) and stmts[j].target == s.target),
+                           len(stmts))
+                spans.setdefault(s.target, []).append(
+                    (s, {id(x) for x in ir.walk(stmts[k + 1:end])}))
+            for block in ir.blocks(s):
+                collect(block)
+
+    collect(nf.body)
+    out = set()
+    for name, bindings in spans.items():
+        if len(bindings) < 2:
+            continue
+        covered = set().union(*(span for _, span in bindings))
+        if any(name in ir.reads(b) or id(b) in covered for b, _ in bindings):
+            continue  # a binding reads the name, or lies in another's span
+        if all(id(x) in covered for x in ir.walk(nf.body) if name in ir.reads(x)):
+            out.add(name)
+    return out
+
+
+def _split_block(stmts: list, names: set, current: dict, numbers) -> list:
+    current = dict(current)  # a binding's span ends with its statement list
+    out = []
+    for s in stmts:
+        if isinstance(s, ir.Assign) and s.target in names:
+            s = copy.copy(s)
+            s.value = ir.renamed(s.value, current)
+            current[s.target] = f"{naming.PREFIX}_v{next(numbers)}_{s.target}"
+            s.target = current[s.target]
+            out.append(s)
+            continue
+        s = ir.renamed(s, current) if current else copy.copy(s)
+        if isinstance(s, ir.If):
+            s.body = _split_block(s.body, names, current, numbers)
+            s.orelse = _split_block(s.orelse, names, current, numbers)
+        elif isinstance(s, (ir.For, ir.While)):
+            s.body = _split_block(s.body, names, current, numbers)
+        out.append(s)
     return out

@@ -1334,6 +1334,39 @@ def _smooth_into(a, x, out):
 
 
 @corpus(shapes={"M": (4, 5), "out": (4, 5)})
+@numba.njit  # a stencil called from Python is set up again at each call (about 0.4 s)
 def stencil_calls(M, out, x):
     _smooth_into(M, x, out)
     return np.sum(_five_point(M, 0.5) ** 2) + np.sum(out * out)
+
+
+@corpus(shapes={"a": (3,), "b": (3,), "M": (2, 3)}, cases=trips("n", (0, 1, 3)))
+def joined_arrays(a, b, M, x, n):
+    """NumPy joins of tuples of arrays, and a name bound to a view then to a new array,
+    inside a loop."""
+    s = np.sum(np.concatenate((a, b * x)) ** 2)
+    for i in range(n):
+        rows = np.vstack((a, b))
+        both = np.hstack((rows, M * x))
+        cols = np.column_stack((a, M[1]))
+        piled = np.stack((a, b), axis=1)
+        row = M[i % 2]
+        s += np.sum(both * np.concatenate((M, rows), axis=-1)) + np.sum(cols * piled) \
+            + np.sum(row)
+        row = np.sin(row) * x
+        s += np.sum(row * row)
+    return s
+
+
+@corpus(shapes={"p": (4,)})
+def masked_singular_partials(p):
+    """Square roots of zero (the diagonal of pairwise distances) masked out downstream: their
+    infinite partial meets a zero cotangent or tangent."""
+    d = p.reshape(4, 1) - p.reshape(1, 4)
+    r = np.sqrt(d * d)
+    s = np.sum(np.triu(r, 1)) + np.sum(np.where(r > 0.0, r, 0.0) ** 1.5)
+    for i in range(4):
+        for j in range(4):
+            e = math.sqrt((p[i] - p[j]) ** 2)
+            s += e * (i != j)
+    return s

@@ -261,6 +261,14 @@ def flipud(a, v):
     return np.sum(np.flipud(a) ** 2 * a)
 
 
+def triu(a, v):
+    return np.sum(np.triu(a) * a) + np.sum(np.triu(a, 1) ** 2)
+
+
+def tril(a, v):
+    return np.sum(np.tril(a) ** 2) + np.sum(np.tril(a, -1) * a)
+
+
 CASES = {
     "np.copy": copy, "np.ascontiguousarray": ascontiguousarray, "np.array": array_of_list,
     ".copy": method_copy, "np.sum": sum_whole, ".sum": method_sum, "np.mean": mean_whole,
@@ -276,7 +284,8 @@ CASES = {
     ".cumsum": method_cumsum, "np.var": var, ".var": method_var, "np.std": std,
     ".std": method_std, "np.linalg.norm": norm, "np.linalg.det": det, "np.linalg.inv": inv,
     "np.linalg.solve": solve, "np.outer": outer, "np.sort": sort, "np.cross": cross,
-    "np.flip": flip, "np.fliplr": fliplr, "np.flipud": flipud,
+    "np.flip": flip, "np.fliplr": fliplr, "np.flipud": flipud, "np.triu": triu,
+    "np.tril": tril,
 }
 # reductions along an axis: the second half of those rules
 AXIS_CASES = {"np.sum": sum_axis}  # (Numba compiles np.mean without an axis only)
@@ -338,4 +347,6 @@ def every_case(a, v):
             + 7.375 * cross(a, v)
             + 7.5 * flip(a, v)
             + 7.625 * fliplr(a, v)
-            + 7.75 * flipud(a, v))
+            + 7.75 * flipud(a, v)
+            + 7.875 * triu(a, v)
+            + 8 * tril(a, v))

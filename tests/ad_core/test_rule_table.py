@@ -348,3 +348,11 @@ def test_domains_name_existing_keys():
     unknown = sorted({k for k, _ in DOMAINS} - set(derivatives.ELEMENTWISE))
     assert not unknown, f"DOMAINS names keys the table does not have: {unknown}"
     assert PIECEWISE_CONSTANT <= set(derivatives.ELEMENTWISE)
+
+
+def test_singular_keys_name_existing_elementwise_rules():
+    """A misspelt key in SINGULAR would leave that rule's infinite partials unguarded."""
+    assert derivatives.SINGULAR <= set(derivatives.ELEMENTWISE)
+    assert derivatives.singular("**", [None, -1.5]) and not derivatives.singular("**", [None, 2])
+    assert derivatives.singular("/", [None, None]) and not derivatives.singular("/", [None, 2.0])
+    assert not derivatives.singular("*", [None, None])
