@@ -33,6 +33,11 @@ Differentiated, in both modes:
 - calls to Python and `numba.njit` functions, with keyword arguments and defaults (numbers),
   keyword-only parameters; a function returning a tuple it builds (`return call, put`);
 - tuples built once and read by constant index; `np.array([...])` of scalars;
+  `np.concatenate`, `np.hstack`, `np.vstack`, `np.stack` and `np.column_stack` of a tuple of
+  float64 arrays of one rank (a constant `axis`);
+- a name bound to a view, then to a new array (each binding read only up to the next);
+- square roots of zero and other infinite partials masked out downstream (`np.triu`,
+  `np.where`): an exactly zero tangent or cotangent times an infinite partial is zero;
 - `@numba.vectorize` functions (on scalars, or with one array argument) and `@numba.stencil`
   functions (integer relative indices; `out=`), through their Python source;
 - custom rules (`adtriad.ad_core.rules`) for anything else.
