@@ -23,7 +23,9 @@ HERE = pathlib.Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-_WARMUP_OFF = os.environ.get("ADTRIAD_NO_WARMUP", "").strip().lower() in ("1", "true", "yes")
+# (off under pytest-xdist too: the second core already runs a worker)
+_WARMUP_OFF = os.environ.get("ADTRIAD_NO_WARMUP", "").strip().lower() in ("1", "true", "yes") \
+    or "PYTEST_XDIST_WORKER" in os.environ
 _MIN_UNITS = 30
 
 
