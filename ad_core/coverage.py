@@ -29,7 +29,8 @@ Differentiated, in both modes:
   slices taken in loops and passed to functions (`helper(params[k], x)`), whole-array
   expressions and slice stores in time loops, in-place operators on arrays (`w -= ...`);
 - indexing by integers, slices, `None`/`np.newaxis`, a boolean mask or an integer array
-  (reads; reverse mode refuses stores through a mask or an index array);
+  (reads), stores through a boolean mask of a vector (`x[x < 0] = 0`; reverse mode refuses
+  stores through an index array, where a repeated index is written once);
 - calls to Python and `numba.njit` functions, with keyword arguments and defaults (numbers),
   keyword-only parameters; a function returning a tuple it builds (`return call, put`);
 - tuples built once and read by constant index; `np.array([...])` of scalars;

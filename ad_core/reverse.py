@@ -564,11 +564,12 @@ class _Reverse:
         elif isinstance(s, ir.Store):
             idx = ir.index_src(s.index)
             if any(isinstance(i, ir.Name) and self.kind(i.id) == "array" for i in s.index) \
-                    and self.work(s):
+                    and self.work(s) and not self.is_mask_store(s):
+                # (a repeated index is written once, by the last write: not followed yet)
                 raise at(s.loc, "reverse mode does not support storing through an array of "
-                                "indices or a mask", "write the elements in a loop")
+                                "indices", "write the elements in a loop, or use a mask")
             if self.store_pushes(s.target):
-                if self.is_slice_store(s):
+                if self.is_slice_store(s) or self.is_mask_store(s):
                     out(f"{COUNTS} = {self.push_array_call(f'{s.target}[{idx}]')}")
                 else:
                     self.push_value("f" if self.elem_is_float(s.target) else "i",
@@ -793,7 +794,7 @@ class _Reverse:
             idx = ir.index_src(s.index)
             for self.lane in self.lanes if s.target in self.active else ():
                 bar = self.B(s.target)
-                if self.is_slice_store(s):
+                if self.is_slice_store(s) or self.is_mask_store(s):
                     region = naming.PREFIX + "_region"
                     out(self.read(f"{region} = {bar}[{idx}].copy()"), s.loc)
                     out(f"{bar}[{idx}] = 0.0", s.loc)
@@ -809,7 +810,13 @@ class _Reverse:
                     if isinstance(s.value, ir.Name) and s.value.id in self.active:
                         out(f"{self.B(s.value.id)} += {G}", s.loc)
             if self.store_pushes(s.target):
-                if self.is_slice_store(s):
+                if self.is_mask_store(s):  # x[mask] is a copy: the old values go back through it
+                    old = naming.PREFIX + "_old"
+                    out(f"{old} = np.empty({self.pop_value('i')}, "
+                        f"np.{self.ti.of(s.target).dtype.name})")
+                    out(f"{NF} = {self.pop_into_call(old)}")
+                    out(self.read(f"{s.target}[{idx}] = {old}"), s.loc)
+                elif self.is_slice_store(s):
                     for d in reversed(range(self.slice_ndim(s))):
                         out(f"{naming.PREFIX}_dim{d} = {self.pop_value('i')}")
                     out(self.read(f"{NF} = {self.pop_into_call(f'{s.target}[{idx}]')}"), s.loc)
@@ -1040,13 +1047,25 @@ class _Reverse:
         raise ADError(f"{s.loc}: {s.target!r} is changed with cuda.atomic.add, and only that "
                       "way can the GPU derivative change it; write other results elsewhere")
 
+    def is_mask_store(self, s: ir.Store) -> bool:
+        """Does the store write a vector through a boolean mask (``x[m] = v``, each element
+        once)? (Numba reads ``x[m]`` for one dimension only.)"""
+        if len(s.index) != 1 or not isinstance(s.index[0], ir.Name):
+            return False
+        t = self.ti.of(s.index[0].id)
+        return is_array(t) and t.dtype == numba.types.boolean and t.ndim == 1 and \
+            self.ti.of(s.target).ndim == 1
+
     def is_slice_store(self, s: ir.Store) -> bool:
         """Does the store write a region (a slice, or a whole row: ``h[t] = x[t]`` in 2-D)?"""
-        return any(isinstance(i, ir.Slice) for i in s.index) or \
-            len(s.index) < self.ti.of(s.target).ndim
+        return not self.is_mask_store(s) and (any(isinstance(i, ir.Slice) for i in s.index) or
+                                              len(s.index) < self.ti.of(s.target).ndim)
 
     def slice_ndim(self, s: ir.Store) -> int:
-        """Rank of ``a[index]`` for a store with slices: one per slice, plus trailing axes."""
+        """Rank of ``a[index]`` for a store with slices (one per slice, plus trailing axes) or
+        a mask (one)."""
+        if self.is_mask_store(s):
+            return 1
         t = self.ti.of(s.target)
         return sum(isinstance(i, ir.Slice) for i in s.index) + t.ndim - len(s.index)
 

@@ -1370,3 +1370,18 @@ def masked_singular_partials(p):
             e = math.sqrt((p[i] - p[j]) ** 2)
             s += e * (i != j)
     return s
+
+
+@corpus(shapes={"a": (6,), "b": (6,)}, cases=trips("n", (0, 1, 3)))
+def masked_stores(a, b, x, n):
+    """Stores through boolean masks (``c[c > 0.5] = 0.25``), in and out of a loop."""
+    c = a * x
+    c[c > 0.5] = 0.25
+    m = b < 0.0
+    c[m] = b[m] * x
+    s = np.sum(c * c)
+    for i in range(n):
+        d = np.sin(a) * (i + 1.0)
+        d[d > 0.4] = np.cos(d[d > 0.4])
+        s += np.sum(d * b)
+    return s
