@@ -3,8 +3,9 @@ creation, extrema, primitives) through check_grads in Reverse and Forward: finit
 in float64 and the dot-product test. A rule added to the table without a case here fails the
 first test (element-wise rules are covered the same way by test_rule_table.py).
 
-By default the cases run as one weighted sum (``rule_shape_defs.every_case``: one compilation
-per mode); ``ADTRIAD_EXHAUSTIVE=1`` runs each key on its own, which names the failing rule."""
+By default the cases run as four weighted sums (``rule_shape_defs.EVERY_CASE``: one
+compilation per sum and mode); ``ADTRIAD_EXHAUSTIVE=1`` runs each key on its own, which names
+the failing rule."""
 
 import ast
 import inspect
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 
 import rule_shape_defs
-from rule_shape_defs import AXIS_CASES, CASES, every_case
+from rule_shape_defs import AXIS_CASES, CASES, EVERY_CASE
 
 EXHAUSTIVE = os.environ.get("ADTRIAD_EXHAUSTIVE") == "1"
 
@@ -37,17 +38,20 @@ def _args():
     return a, v
 
 
-def test_every_case_calls_each_case():
-    tree = ast.parse(inspect.getsource(every_case))
-    called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call)}
-    assert called == {f.__name__ for f in CASES.values()}
+def test_the_sums_call_each_case_once():
+    called = []
+    for group in EVERY_CASE:
+        tree = ast.parse(inspect.getsource(group))
+        called += [n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call)]
+    assert sorted(called) == sorted(f.__name__ for f in CASES.values())
     assert all(getattr(rule_shape_defs, f.__name__) is f for f in CASES.values())
 
 
-def test_every_case_at_once():
+@pytest.mark.parametrize("group", range(len(EVERY_CASE)))
+def test_every_case_at_once(group):
     a, v = _args()
-    check_grads(every_case, Duplicated(a, np.zeros_like(a)), Duplicated(v, np.zeros_like(v)),
-                modes=("Reverse", "Forward"))
+    check_grads(EVERY_CASE[group], Duplicated(a, np.zeros_like(a)),
+                Duplicated(v, np.zeros_like(v)), modes=("Reverse", "Forward"))
 
 
 @pytest.mark.skipif(not EXHAUSTIVE, reason="ADTRIAD_EXHAUSTIVE=1 runs each key on its own")
