@@ -202,11 +202,12 @@ def _point_function(sfunc, kernel, ndim, loc):
                 except ValueError:
                     offset = None
                 if not isinstance(offset, int):
+                    if fixed is None and loc is None:
+                        raise ValueError("index")  # every_stencil_wrapper skips this one
                     if fixed is None:
-                        raise at(loc or sf.tree, "cannot differentiate a stencil whose "
-                                 "relative indices are not integers", "give the "
-                                 "neighborhood option or write the loop") if loc else \
-                            ValueError("index")
+                        raise at(loc, "cannot differentiate a stencil whose relative indices "
+                                 "are not integers", "give the neighborhood option or write "
+                                 "the loop")
                     continue
                 lo[d], hi[d] = min(lo[d], offset), max(hi[d], offset)
             shifted = [ast.BinOp(ast.Name(i, ast.Load()), ast.Add(), e)

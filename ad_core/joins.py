@@ -20,6 +20,7 @@ promotion rules are not re-implemented here.
 
 from __future__ import annotations
 
+import collections
 import copy
 import itertools
 
@@ -38,22 +39,20 @@ def joined_arrays(nf, ti):
     if not any(isinstance(s, ir.Assign) and isinstance(s.value, ir.Call)
                and s.value.fn.key in JOINS for s in ir.walk(nf.body)):
         return nf
-    reads: dict = {}
-    for s in ir.walk(nf.body):
-        for name in ir.reads(s):
-            reads[name] = reads.get(name, 0) + 1
+    reads = collections.Counter(name for s in ir.walk(nf.body) for name in ir.reads(s))
     out = copy.copy(nf)
     out.body = _lower_block(nf.body, ti, reads, itertools.count(1))
     return out
 
 
-def _lower_block(stmts: list, ti, reads: dict, numbers) -> list:
+def _lower_block(stmts: list, ti, reads, numbers) -> list:
     out = []
     for s in stmts:
         s = copy.copy(s)
-        for name in ("body", "orelse"):
-            if isinstance(getattr(s, name, None), list):
-                setattr(s, name, _lower_block(getattr(s, name), ti, reads, numbers))
+        if isinstance(s, ir.If):
+            s.orelse = _lower_block(s.orelse, ti, reads, numbers)
+        if isinstance(s, (ir.If, ir.For, ir.While)):
+            s.body = _lower_block(s.body, ti, reads, numbers)
         plan = _plan(s, out[-1] if out else None, ti, reads)
         if plan is None:
             out.append(s)
@@ -63,7 +62,7 @@ def _lower_block(stmts: list, ti, reads: dict, numbers) -> list:
     return out
 
 
-def _plan(s, built, ti, reads: dict):
+def _plan(s, built, ti, reads):
     """(parts, axis, stacked, rank of the parts) of a join the rewrite applies to, else
     None."""
     if not (isinstance(s, ir.Assign) and isinstance(s.value, ir.Call)
