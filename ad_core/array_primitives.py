@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from numba import njit
+from numba import njit, types
 from numba.extending import overload
 
 
@@ -74,31 +74,84 @@ def scatter_add_index(bar, index, g):
         bar[index[k]] += g[k]
 
 
-def add_unbroadcast(bar, term):
-    """``bar += term`` with NumPy broadcasting undone: a ``term`` with more dimensions, or
-    with extent n where ``bar`` has extent 1, is summed down to ``bar``'s shape. (Compiled
-    code only: one implementation per pair of ranks, shared by every adjoint that needs it
-    instead of the loops written out in each.)"""
-    raise TypeError("add_unbroadcast is called from compiled code only")
+# Functions the rule table keys as ``_prim.NAME`` (they have no Python source worth
+# differentiating: second-order code differentiates their calls by their rule).
+KEYED = ("unbroadcast", "unravel", "size_of")
 
 
-@overload(add_unbroadcast)
-def _add_unbroadcast(bar, term):
-    return _unbroadcast(term.ndim, bar.ndim)
+def unbroadcast(term, shape):
+    """``term`` with NumPy broadcasting to ``shape`` undone: summed over the leading axes
+    ``shape`` lacks and, keeping them, over the axes where ``shape`` has extent 1. A term of
+    that shape is returned as it is. Adjoints accumulate ``bar += unbroadcast(term,
+    bar.shape)``; compiled code gets one implementation per pair of ranks."""
+    term = np.asarray(term)
+    extra = term.ndim - len(shape)
+    out = term.sum(axis=tuple(range(extra))) if extra else term
+    axes = tuple(k for k, n in enumerate(shape) if n == 1 and out.shape[k] != 1)
+    return out.sum(axis=axes, keepdims=True) if axes else out
+
+
+@overload(unbroadcast)
+def _unbroadcast_overload(term, shape):
+    return _unbroadcast(term.ndim, len(shape))
 
 
 @functools.cache
-def _unbroadcast(term_ndim: int, bar_ndim: int):
+def _unbroadcast(term_ndim: int, out_ndim: int):
     idx = [f"i{d}" for d in range(term_ndim)]
-    lines = ["def add(bar, term):"]
-    if term_ndim == bar_ndim:
-        lines += ["    if term.shape == bar.shape:", "        bar += term", "        return"]
+    lines = ["def unbroadcast(term, shape):"]
+    if term_ndim == out_ndim:
+        lines += ["    if term.shape == shape:", "        return term"]
+    lines.append("    out = np.zeros(shape, term.dtype)")
     for d in range(term_ndim):
         lines.append("    " * (d + 1) + f"for {idx[d]} in range(term.shape[{d}]):")
-    offset = term_ndim - bar_ndim
-    target = ", ".join(f"({idx[offset + k]} if bar.shape[{k}] != 1 else 0)"
-                       for k in range(bar_ndim))
-    lines.append("    " * (term_ndim + 1) + f"bar[{target}] += term[{', '.join(idx)}]")
+    offset = term_ndim - out_ndim
+    target = ", ".join(f"({idx[offset + k]} if shape[{k}] != 1 else 0)"
+                       for k in range(out_ndim))
+    lines.append("    " * (term_ndim + 1) + f"out[{target}] += term[{', '.join(idx)}]")
+    lines.append("    return out")
+    namespace: dict = {"np": np}
+    exec("\n".join(lines), namespace)
+    return namespace["unbroadcast"]
+
+
+def unravel(k, shape):
+    """The index tuple of element ``k`` of an array of ``shape`` in C order (what
+    ``np.unravel_index`` gives; Numba does not compile that)."""
+    return tuple(int(i) for i in np.unravel_index(k, shape))
+
+
+@overload(unravel)
+def _unravel_overload(k, shape):
+    if isinstance(shape, types.Integer):
+        return lambda k, shape: (k,)
+    return _unravel(len(shape))
+
+
+def size_of(shape):
+    """The number of elements of an array of ``shape`` (a tuple, or an int for a vector)."""
+    return int(np.prod(shape))
+
+
+@overload(size_of)
+def _size_of_overload(shape):
+    if isinstance(shape, types.Integer):
+        return lambda shape: shape
+
+    def size(shape):
+        n = 1
+        for extent in shape:
+            n *= extent
+        return n
+    return size
+
+
+@functools.cache
+def _unravel(ndim: int):
+    lines = ["def unravel(k, shape):", "    rest = k"]
+    for d in range(ndim - 1, 0, -1):
+        lines += [f"    i{d} = rest % shape[{d}]", f"    rest = rest // shape[{d}]"]
+    lines.append(f"    return (rest, {''.join(f'i{d}, ' for d in range(1, ndim))})")
     namespace: dict = {}
     exec("\n".join(lines), namespace)
-    return namespace["add"]
+    return namespace["unravel"]

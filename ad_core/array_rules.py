@@ -3,7 +3,7 @@
 Contract: each function emits adjoint statements through ``emit(line)`` (which also records
 the names the line reads). Accumulation into an array adjoint follows NumPy broadcasting
 backwards: a cotangent with more dimensions, or with extent n where the operand has extent 1,
-is summed down to the operand's shape (by ``array_primitives.add_unbroadcast``).
+is summed down to the operand's shape (by ``array_primitives.unbroadcast``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ def accumulate(emit, bar: str, term: str, term_ndim: int, bar_ndim: int | None) 
     elif term_ndim == 0:
         emit(f"{bar} += {term}")
     else:
-        emit(f"_prim.add_unbroadcast({bar}, {term})")
+        emit(f"{bar} += _prim.unbroadcast({term}, {bar}.shape)")
 
 
 def reduce_axis(emit, bar: str, g: str, axis_scale: str, array: str, axis: int,

@@ -39,7 +39,7 @@ from adtriad.ad_core.normalize import NormalFunction, normalized, refresh
 from adtriad.ad_core.resolve import is_stencil, is_vectorized
 from adtriad.ad_core.source import SourceFunction, get_source_function
 from adtriad.ad_core.rewrites import (define_result, inplace_arrays, rebound_array_params,
-                                      scalarize_tuples, split_array_rebinds)
+                                      scalarize_tuples, split_array_rebinds, tuple_indices)
 from adtriad.ad_core.tuples import flatten_params
 from adtriad.ad_core.typeinfer import differentiable, infer, is_array, jitted
 
@@ -125,7 +125,7 @@ class Builder:
         if defined is not nf:  # typed again: the first definition is part of the code
             nf, ti = defined, infer(defined, argtypes)
         nf = inplace_arrays(nf, ti)
-        for rewrite in (decorated.lowered, joined_arrays, split_array_rebinds,
+        for rewrite in (decorated.lowered, joined_arrays, tuple_indices, split_array_rebinds,
                         rebound_array_params):
             rewritten = rewrite(nf, ti)
             if rewritten is not nf:  # typed again

@@ -347,6 +347,10 @@ defprimitive("np.triu", ("np.triu({t}{rest})", "np.triu({g}{rest})"), (None, Non
              arity=(1, 2))
 defprimitive("np.tril", ("np.tril({t}{rest})", "np.tril({g}{rest})"), (None, None),
              arity=(1, 2))
+# What adjoints accumulate through (second-order code differentiates it): linear in the term,
+# its transpose broadcasts the cotangent back.
+defprimitive("_prim.unbroadcast", ("_prim.unbroadcast({t}, {1})",
+                                   "np.broadcast_to({g}, {0}.shape)"), (None, None))
 defprimitive("np.sort", ("{t}[np.argsort({0})]", "_prim.sort_cotangent({0}, {g})"))
 
 

@@ -240,7 +240,10 @@ class _Forward:
         (a, *rest) = ir.operands(e)
         if rest or (isinstance(e, ir.Call) and e.kwargs):
             raise no_rule(e, s.loc)
-        return f"{self.dot(a)}.flat[{rule.arg}({ir.atom_src(a)})]"
+        at = f"{rule.arg}({ir.atom_src(a)})"
+        if self.ti.of(a.id).ndim > 1:
+            at = f"_prim.unravel({at}, {ir.atom_src(a)}.shape)"
+        return f"{self.dot(a)}[{at}]"
 
     def tangent_product(self, s, e, rule, zero) -> str:
         if isinstance(e, ir.Call) and e.kwargs:

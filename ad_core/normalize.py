@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-from adtriad.ad_core import ir, naming, rules
+from adtriad.ad_core import array_primitives, ir, naming, rules
 from adtriad.ad_core.errors import ADError
 from adtriad.ad_core.resolve import (STENCIL, VECTORIZED, function_key, is_stencil,
                                      is_user_function, is_vectorized, lookup)
@@ -120,6 +120,9 @@ def refresh(sf: SourceFunction, seen: set | None = None) -> bool:
 
 
 _DIRECT_JUMPS = (ast.Break, ast.Continue)
+# functions the normalizer's own rewrites call, by the reserved names they are written with
+_UNRAVEL, _SIZE_OF = naming.PREFIX + "_unravel", naming.PREFIX + "_size_of"
+_HELPERS = {_UNRAVEL: array_primitives.unravel, _SIZE_OF: array_primitives.size_of}
 _REFUSED = {
     ast.With: "`with` blocks", ast.AsyncWith: "`async with`", ast.Try: "`try` blocks",
     ast.Raise: "`raise`", ast.Assert: "`assert` (check inputs before calling)",
@@ -404,10 +407,16 @@ class _Normalizer:
         if isinstance(it, ast.Call) and isinstance(it.func, (ast.Name, ast.Attribute)) and \
                 not self.is_local_value(it.func):
             obj = self.global_object(it.func)
-            kind = {enumerate: "enumerate", zip: "zip"}.get(obj)
+            kind = {enumerate: "enumerate", zip: "zip", np.ndindex: "ndindex",
+                    np.ndenumerate: "ndenumerate"}.get(obj)
             if kind is None:
                 raise self.refuse(it, f"a `for` loop over {_unparse(it)}",
-                                  "loop over range(...), an array, enumerate(...) or zip(...)")
+                                  "loop over range(...), an array, enumerate(...), zip(...), "
+                                  "np.ndindex(...) or np.ndenumerate(...)")
+        if kind in ("ndindex", "ndenumerate"):
+            return self.index_loop(s, kind, it.args, it.keywords)
+        if isinstance(it, ast.Attribute) and it.attr == "flat":
+            return self.index_loop(s, "flat", [it.value], [])
         if kind == "enumerate":
             start = it.args[1] if len(it.args) > 1 else next(
                 (k.value for k in it.keywords if k.arg == "start"), ast.Constant(0))
@@ -446,6 +455,46 @@ class _Normalizer:
         for node in pre + [loop]:
             ast.copy_location(node, s)
         for node in pre + [loop]:
+            ast.fix_missing_locations(node)
+            out += self.stmt(node)
+        return out
+
+    def index_loop(self, s: ast.For, kind: str, args: list, keywords: list) -> list:
+        """``for i in np.ndindex(shape)`` (or ``np.ndindex(n, m)``), ``for i, x in
+        np.ndenumerate(a)`` and ``for x in a.flat`` as a counted loop over the flat index,
+        unravelled in C order (the rank is known only once the arguments are typed:
+        ``_prim.unravel`` is compiled per rank)."""
+        target = s.target
+        if keywords or not args or (kind != "ndindex" and len(args) != 1):
+            raise self.refuse(s.iter, f"np.{kind} with these arguments")
+        if kind == "ndenumerate" and not (isinstance(target, ast.Tuple)
+                                          and len(target.elts) == 2):
+            raise self.refuse(target, "an ndenumerate loop without an `index, x` target")
+        name = lambda n: ast.Name(n, ast.Load())  # noqa: E731
+        pre: list = []
+        seq = shape = self.fresh_local("seq")
+        pre.append(ast.Assign(targets=[ast.Name(seq, ast.Store())], value=(
+            ast.Tuple(list(args), ast.Load()) if len(args) > 1 else args[0])))
+        if kind != "ndindex":
+            shape = self.fresh_local("shape")
+            pre.append(ast.Assign(targets=[ast.Name(shape, ast.Store())],
+                                  value=ast.Attribute(name(seq), "shape", ast.Load())))
+        k = self.fresh_local("k")
+        index, element = {"ndindex": (target, None), "flat": (None, target)}.get(
+            kind) or target.elts
+        if index is None:
+            index = ast.Name(self.fresh_local("index"), ast.Store())
+        body = [ast.Assign(targets=[index], value=ast.Call(
+            name(_UNRAVEL), [name(k), name(shape)], []))]
+        if element is not None:
+            body.append(ast.Assign(targets=[element], value=ast.Subscript(
+                name(seq), _load(index), ast.Load())))
+        count = ast.Call(name(_SIZE_OF), [name(shape)], [])
+        loop = ast.For(target=ast.Name(k, ast.Store()), iter=ast.Call(
+            name("range"), [count], []), body=body + s.body, orelse=[])
+        out: list = []
+        for node in pre + [loop]:
+            ast.copy_location(node, s)
             ast.fix_missing_locations(node)
             out += self.stmt(node)
         return out
@@ -739,6 +788,8 @@ class _Normalizer:
         raise self.refuse(node, f"calling `{_unparse(node)}`")
 
     def lookup(self, name: str):
+        if name in _HELPERS:  # reserved names the normalizer itself writes
+            return _HELPERS[name]
         obj = lookup(self.sf.namespace, name)
         self.resolved[name] = obj
         return obj

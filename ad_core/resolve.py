@@ -11,6 +11,7 @@ import types
 
 import numpy as np
 
+from adtriad.ad_core import array_primitives
 from adtriad.ad_core.ir import Fn
 
 _BUILTINS = {id(getattr(builtins, n)): n for n in
@@ -45,6 +46,10 @@ def function_key(obj) -> Fn | None:
         name = _BUILTINS[id(obj)]
         return Fn(name, name, obj)
     module = getattr(obj, "__module__", None) or ""
+    name = getattr(obj, "__name__", "")
+    if module == array_primitives.__name__ and name in array_primitives.KEYED and \
+            getattr(array_primitives, name) is obj:
+        return Fn(f"_prim.{name}", f"_prim.{name}", obj)
     if module.split(".")[0] == "numpy" and callable(obj):  # np.linalg.inv and the like
         path = f"np.{module.split('.', 1)[1]}.{obj.__name__}" if "." in module \
             else f"np.{obj.__name__}"

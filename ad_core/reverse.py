@@ -34,6 +34,8 @@ from adtriad.ad_core.typeinfer import is_array, is_float, jitted
 TF, NF, TI, NI, SF, SI = naming.TAPE
 COUNTS = f"{NF}, {NI}"
 G = naming.GRAD
+# integer helpers of index arithmetic (np.ndindex loops): recomputed like integer arithmetic
+_INDEX_HELPERS = ("_prim.unravel", "_prim.size_of")
 
 
 def generate(spec, builder) -> tuple[str, str]:
@@ -360,6 +362,8 @@ class _Reverse:
                     isinstance(x, ir.Const) or self.kind(x.id) == "int" for x in v.elts
                     if not isinstance(x, ir.Ref)):
                 inputs = set(ir.expr_names(v))  # a shape such as (n, 3)
+            elif isinstance(v, ir.Call) and v.fn.key in _INDEX_HELPERS:
+                inputs = set(ir.expr_names(v))  # an unravelled np.ndindex index
             else:
                 continue
             later = stmts[k + 1:]
@@ -966,7 +970,10 @@ class _Reverse:
         k = naming.PREFIX + "_at"
         emit(f"{k} = {rule.arg}({ir.atom_src(a)})")
         bar = self.B(a.id)
-        emit(f"{bar}.flat[{k}] = {bar}.flat[{k}] + {g}")
+        if self.ti.of(a.id).ndim > 1:  # an element store (second order differentiates it)
+            emit(f"{k}_index = _prim.unravel({k}, {bar}.shape)")
+            k += "_index"
+        emit(f"{bar}[{k}] = {bar}[{k}] + {g}")
 
     def adjoint_primitive(self, s, e, rule, g, emit) -> None:
         ops = ir.operands(e)

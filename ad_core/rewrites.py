@@ -13,6 +13,9 @@ Contract: each returns an equivalent NormalFunction (the input is not modified).
   binding read only up to the next (``datacol = dcol[:, k]`` in one loop, ``datacol = d -
   c`` in another), gets a name per binding (``_ad_v1_datacol``), so that a view bound once
   and a new array bound later are not taken for one buffer when aliasing is followed.
+* :func:`tuple_indices` (after typing): an index held in a tuple (``a[i]`` with ``i`` from
+  ``np.ndindex``, ``idx = (i, j); a[idx]``) is spelled element by element (``a[i0, i1]``),
+  so whether a load or store reaches one element or a region is read from the index itself.
 * :func:`rebound_array_params` (after typing): an array parameter the body rebinds
   (``x = np.sin(x)``) is copied to a local first (``_ad_param_x = x``) and the body works on
   the local, so the parameter itself always names the caller's array (and its shadow).
@@ -184,3 +187,44 @@ def _split_block(stmts: list, names: set, current: dict, numbers) -> list:
             s.body = _split_block(s.body, names, current, numbers)
         out.append(s)
     return out
+
+
+def tuple_indices(nf, ti):
+    if not any(_tuple_index_names(s, ti) for s in ir.walk(nf.body)):
+        return nf
+    numbers = itertools.count(1)
+
+    def spelled(s):
+        held = _tuple_index_names(s, ti)
+        if not held:
+            return [s]
+        out, parts = [], {}
+        for name in held:
+            parts[name] = []
+            for k in range(len(ti.of(name))):
+                part = naming.flag(f"at{k}", next(numbers))
+                out.append(ir.Assign(part, ir.Index(ir.Name(name), (ir.Const(k),)), s.loc))
+                parts[name].append(ir.Name(part))
+        index = s.value.index if isinstance(s, ir.Assign) else s.index
+        index = tuple(p for i in index for p in (
+            parts[i.id] if isinstance(i, ir.Name) and i.id in parts else [i]))
+        if isinstance(s, ir.Assign):
+            return out + [ir.Assign(s.target, ir.Index(s.value.value, index), s.loc)]
+        return out + [ir.Store(s.target, index, s.value, s.loc)]
+    out = copy.copy(nf)
+    out.body = ir.rewrite(nf.body, spelled)
+    return out
+
+
+def _tuple_index_names(s, ti) -> list:
+    """Names of integer tuples in the index of a load or store of an array."""
+    if isinstance(s, ir.Assign) and isinstance(s.value, ir.Index) and \
+            is_array(ti.of(s.value.value.id)):
+        index = s.value.index
+    elif isinstance(s, ir.Store):
+        index = s.index
+    else:
+        return []
+    return [i.id for i in index if isinstance(i, ir.Name) and
+            isinstance(ti.of(i.id), types.BaseTuple) and
+            all(isinstance(t, types.Integer) for t in ti.of(i.id))]

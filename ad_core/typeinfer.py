@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
-from numba.core import compiler, errors as nb_errors, typed_passes, types
+from numba.core import compiler, errors as nb_errors, rewrites, typed_passes, types
 from numba.core.registry import cpu_target
 
-from adtriad.ad_core import ir
+from adtriad.ad_core import array_primitives, ir
 from adtriad.ad_core.errors import ADError, numba_failure
 from adtriad.ad_core.normalize import NormalFunction
 
@@ -78,7 +78,7 @@ def differentiable(t) -> bool:
 def primal_source(nf: NormalFunction) -> tuple[str, dict]:
     """Python source of the normalized primal and the namespace it needs."""
     lines = [f"def {nf.name}({', '.join(nf.params)}):"] + ir.to_source(nf.body, stamp=True)
-    namespace = {"np": np, "math": math, **nf.bindings}
+    namespace = {"np": np, "math": math, "_prim": array_primitives, **nf.bindings}
     for text, callee in nf.user_callees.items():
         inner = nf.hidden_callees.get(text)
         namespace[text] = jitted(callee.func) if inner is None else _typing_primal(inner)
@@ -111,6 +111,7 @@ def infer(nf: NormalFunction, argtypes: tuple) -> TypeInfo:
     tg.refresh()
     try:
         func_ir = compiler.run_frontend(func)
+        _rewrite_before_inference(func_ir, tc, tg, argtypes)
         result = typed_passes.type_inference_stage(tc, tg, func_ir, argtypes, None)
     except nb_errors.NumbaError as exc:
         raise ADError(_explain(exc, nf)) from None
@@ -126,6 +127,14 @@ def infer(nf: NormalFunction, argtypes: tuple) -> TypeInfo:
         else:
             merged[base] = t
     return TypeInfo(merged, types.unliteral(result.return_type))
+
+
+def _rewrite_before_inference(func_ir, tc, tg, argtypes) -> None:
+    """Numba's own rewrites before typing (constant slices become static getitems, so
+    ``a.shape[:2]`` types as a tuple), as its pipeline runs them."""
+    state = compiler.StateDict(func_ir=func_ir, typingctx=tc, targetctx=tg, args=argtypes,
+                               locals={}, flags=compiler.Flags(), typemap=None, calltypes=None)
+    rewrites.rewrite_registry.apply("before-inference", state)
 
 
 def _explain(exc, nf: NormalFunction) -> str:

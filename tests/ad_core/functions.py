@@ -1385,3 +1385,24 @@ def masked_stores(a, b, x, n):
         d[d > 0.4] = np.cos(d[d > 0.4])
         s += np.sum(d * b)
     return s
+
+
+@corpus(shapes={"a": (2, 3), "b": (4,)}, cases=trips("n", (0, 1, 3)))
+def index_loops(a, b, x, n):
+    """Loops over ``np.ndindex``, ``np.ndenumerate`` and ``.flat``, and indices held in
+    tuples (``a[i]`` with ``i = (r, c)``), with a trip count of n."""
+    s = 0.0
+    for i in np.ndindex(a.shape):
+        s += np.sin(a[i]) * x
+    for r, c in np.ndindex(n, a.shape[1]):
+        s += a[r % 2, c] ** 2
+    out = np.empty(a.shape[:1])
+    for j in np.ndindex(out.shape):
+        out[j] = a[j].sum() * x
+    for at, v in np.ndenumerate(out):
+        s += v * v * (at[0] + 1.0)
+    for v in b[:n].flat:
+        s += v * x
+    idx = (1, 2)
+    a[idx] = a[idx] * a[0, 0]
+    return s + a[1, 2] * b[0]

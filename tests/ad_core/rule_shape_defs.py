@@ -4,6 +4,8 @@ active array and returns a float. Arguments: ``a`` a 3x4 float array, ``v`` a 4-
 
 import numpy as np
 
+from adtriad.ad_core import array_primitives as _prim
+
 
 def copy(a, v):
     b = np.copy(a)
@@ -269,6 +271,10 @@ def tril(a, v):
     return np.sum(np.tril(a) ** 2) + np.sum(np.tril(a, -1) * a)
 
 
+def unbroadcast(a, v):  # what adjoints of broadcasting accumulate through
+    return np.sum(_prim.unbroadcast(a * a, (1, 4)) * v) + np.sum(_prim.unbroadcast(a, (4,)) ** 2)
+
+
 CASES = {
     "np.copy": copy, "np.ascontiguousarray": ascontiguousarray, "np.array": array_of_list,
     ".copy": method_copy, "np.sum": sum_whole, ".sum": method_sum, "np.mean": mean_whole,
@@ -285,7 +291,7 @@ CASES = {
     ".std": method_std, "np.linalg.norm": norm, "np.linalg.det": det, "np.linalg.inv": inv,
     "np.linalg.solve": solve, "np.outer": outer, "np.sort": sort, "np.cross": cross,
     "np.flip": flip, "np.fliplr": fliplr, "np.flipud": flipud, "np.triu": triu,
-    "np.tril": tril,
+    "np.tril": tril, "_prim.unbroadcast": unbroadcast,
 }
 # reductions along an axis: the second half of those rules
 AXIS_CASES = {"np.sum": sum_axis}  # (Numba compiles np.mean without an axis only)
@@ -325,7 +331,8 @@ def every_case_1(a, v):
             + 6.125 * var(a, v)
             + 6.625 * norm(a, v)
             + 7.125 * outer(a, v)
-            + 7.625 * fliplr(a, v))
+            + 7.625 * fliplr(a, v)
+            + 8.125 * unbroadcast(a, v))
 
 
 def every_case_2(a, v):
