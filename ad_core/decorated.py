@@ -15,6 +15,7 @@ Python function:
 
 from __future__ import annotations
 
+import ast
 import copy
 import linecache
 
@@ -181,7 +182,6 @@ def _stencil_wrapper(sfunc, kernel, nargs, array, ndim, into, loc):
 def _point_function(sfunc, kernel, ndim, loc):
     """The kernel as a function of the point (``i0, i1, ...`` first), its relative indices
     shifted to it, and the lowest and highest relative index per axis."""
-    import ast
 
     sf = get_source_function(kernel)
     tree = copy.deepcopy(sf.tree)
@@ -197,11 +197,8 @@ def _point_function(sfunc, kernel, ndim, loc):
             if len(elts) != ndim:
                 raise ValueError("rank")
             for d, e in enumerate(elts):
-                try:
-                    offset = ast.literal_eval(e)
-                except ValueError:
-                    offset = None
-                if not isinstance(offset, int):
+                offset = _constant_int(e)
+                if offset is None:
                     if fixed is None and loc is None:
                         raise ValueError("index")  # every_stencil_wrapper skips this one
                     if fixed is None:
@@ -227,3 +224,16 @@ def _point_function(sfunc, kernel, ndim, loc):
     py = namespace[tree.name]
     register(py, tree, sf.filename, sf.namespace, ast.unparse(tree))
     return py, lo, hi
+
+
+def _constant_int(node):
+    """The value of an integer expression of constants (``-2 + 1``), or None."""
+    allowed = (ast.Constant, ast.UnaryOp, ast.BinOp, ast.USub, ast.UAdd, ast.Add, ast.Sub,
+               ast.Mult, ast.FloorDiv, ast.Mod)
+    if not all(isinstance(n, allowed) for n in ast.walk(node)) or not all(
+            type(n.value) is int for n in ast.walk(node) if isinstance(n, ast.Constant)):
+        return None
+    try:
+        return eval(compile(ast.Expression(node), "<stencil index>", "eval"), {})
+    except ArithmeticError:
+        return None

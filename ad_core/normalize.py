@@ -14,6 +14,7 @@ Anything outside the supported subset is refused here (this is the fence) with a
 from __future__ import annotations
 
 import ast
+import copy
 import numbers
 import types
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from adtriad.ad_core import array_primitives, ir, naming, rules
 from adtriad.ad_core.errors import ADError
 from adtriad.ad_core.resolve import (STENCIL, VECTORIZED, function_key, is_stencil,
                                      is_user_function, is_vectorized, lookup)
-from adtriad.ad_core.source import SourceFunction
+from adtriad.ad_core.source import SourceFunction, register
 
 
 @dataclass
@@ -43,7 +44,12 @@ class NormalFunction:
     # hidden Const parameters (the last params): global/closure arrays read afresh at every
     # call, own ones and those of the user functions called: param -> zero-argument getter
     hidden: dict = field(default_factory=dict)
-    hidden_callees: dict = field(default_factory=dict)  # Fn.text -> callee NormalFunction
+    # callees always called as generated code (and typed by their normalized primal):
+    # those reading hidden parameters, and those that are generated_only: Fn.text -> callee
+    hidden_callees: dict = field(default_factory=dict)
+    # its Python source compiles only under the user's Numba options, which the engine does not
+    # keep (a stencil made from a lambda inside a parallel=True function)
+    generated_only: bool = False
 
     def hidden_values(self) -> list:
         """The current values of the hidden parameters, in parameter order."""
@@ -130,7 +136,9 @@ _REFUSED = {
     ast.FunctionDef: "a nested `def` inside the differentiated function (define it outside)",
     ast.ClassDef: "a class definition", ast.Import: "`import` inside the function",
     ast.ImportFrom: "`import` inside the function",
-    ast.Lambda: "a `lambda` inside the function (define a function outside)",
+    ast.Lambda: "a `lambda` inside the function that is not bound once to a name and only "
+                "called (bind it once, `f = lambda x: ...`, and call it, or define a function "
+                "outside)",
     ast.ListComp: "a list comprehension (write a loop into an array)",
     ast.GeneratorExp: "a generator expression (write a loop)",
     ast.DictComp: "a dict comprehension", ast.SetComp: "a set comprehension",
@@ -160,6 +168,9 @@ class _Normalizer:
         for node in ast.walk(fdef):
             for t in self._targets(node):
                 self.locals |= _bound_names(t)
+        self.lambdas = _local_lambdas(fdef)
+        self.stencil_makers = _stencil_calls(fdef)
+        self.inlining: list = []  # lambdas being inlined (one calling itself is refused)
         returns = [n for n in ast.walk(fdef) if isinstance(n, ast.Return)]
         last = fdef.body[-1] if fdef.body else None
         self.early = bool(returns) and not (len(returns) == 1 and returns[0] is last)
@@ -201,8 +212,11 @@ class _Normalizer:
                 raise self.refuse(fdef, f"the name {name!r}",
                                   f"names starting with {naming.PREFIX + '_'!r} are reserved; "
                                   "rename it")
+        allowed = {id(lam) for lam in self.lambdas.values()} | {
+            id(n.func.args[0]) for n in ast.walk(fdef)
+            if isinstance(n, ast.Call) and id(n.func) in self.stencil_makers}
         for node in ast.walk(fdef):
-            if node is not fdef and type(node) in _REFUSED:
+            if node is not fdef and type(node) in _REFUSED and id(node) not in allowed:
                 raise self.refuse(node, _REFUSED[type(node)])
         stmts = list(fdef.body)
         if stmts and isinstance(stmts[0], ast.Expr) and isinstance(stmts[0].value, ast.Constant) \
@@ -224,7 +238,8 @@ class _Normalizer:
             body.append(ir.Return(None, end))
         return NormalFunction(self.sf, self.params + list(self.hidden), body, self.bindings,
                               self.user_callees, self.inlined, self.resolved, self.ruled,
-                              self.hidden, self.hidden_callees)
+                              self.hidden, self.hidden_callees,
+                              generated_only=bool(self.stencil_makers))
 
     # ---- statements ----------------------------------------------------------------------
     def block(self, stmts: list) -> list:
@@ -321,6 +336,8 @@ class _Normalizer:
 
     def assign(self, target, value_node, out: list, s) -> None:
         loc = self.loc(s)
+        if any(value_node is lam for lam in self.lambdas.values()):
+            return  # a local lambda: inlined where it is called (lambda_call)
         if isinstance(target, ast.Name):
             value = self.expr(value_node, out)
             if target.id in ir.expr_names(value) and not isinstance(value, ir.Name):
@@ -614,6 +631,10 @@ class _Normalizer:
 
     def call(self, node: ast.Call, out: list):
         func = node.func
+        if isinstance(func, ast.Name) and func.id in self.lambdas:
+            return self.lambda_call(self.lambdas[func.id], node, out)
+        if isinstance(func, ast.Call) and id(func) in self.stencil_makers:
+            func = self.stencil_of_lambda(func, node.args)
         if isinstance(func, ast.Attribute) and self.is_local_value(func.value):
             if node.keywords:
                 raise self.refuse(node, f"keyword arguments to .{func.attr}()")
@@ -652,7 +673,8 @@ class _Normalizer:
             inner = normalized(callee, self.hide_arrays)
             if _returns_built_tuple(inner):
                 return self.inline(inner, args, callee, out)
-            if inner.hidden:  # the callee's globals, read afresh, are passed down by the caller
+            if inner.hidden or inner.generated_only:
+                # the callee's globals, read afresh, are passed down by the caller
                 self.hidden_callees[text] = inner
                 for param, get in inner.hidden.items():
                     mine = f"{param}_{callee.digest[:6]}"
@@ -681,6 +703,76 @@ class _Normalizer:
         if fn.key == "range":
             raise self.refuse(node, "range() outside a for loop")
         return ir.Call(fn, args, kwargs)
+
+    def lambda_call(self, lam: ast.Lambda, node: ast.Call, out: list):
+        """A call of a lambda bound in the function: its arguments are evaluated into
+        temporaries, then its body with the parameters replaced by them (names it reads
+        from the function are read at the call, as Python does)."""
+        a = lam.args
+        params = [p.arg for p in a.posonlyargs + a.args]
+        if a.vararg or a.kwarg or a.kwonlyargs or a.defaults or node.keywords or \
+                len(node.args) != len(params):
+            raise self.refuse(node, "this call of a local lambda (defaults, keywords, * or a "
+                                    "different number of arguments)",
+                              "call it with one positional argument per parameter")
+        if lam in self.inlining:
+            raise self.refuse(node, "a lambda that calls itself")
+        mapping = {}
+        for p, arg in zip(params, node.args):
+            mapping[p] = self.fresh_local("arg")
+            bind = ast.Assign(targets=[ast.Name(mapping[p], ast.Store())], value=arg)
+            ast.copy_location(bind, node)
+            ast.fix_missing_locations(bind)
+            out += self.stmt(bind)
+        body = _Renamed(mapping).visit(copy.deepcopy(lam.body))
+        self.inlining.append(lam)
+        try:
+            return self.expr(body, out)
+        finally:
+            self.inlining.pop()
+
+    def stencil_of_lambda(self, maker: ast.Call, args: list) -> ast.Name:
+        """``numba.stencil(lambda a, c: ...)(A, c)`` inside the function: the stencil is made
+        once, here, from the lambda written as a function (its source the user's lines), and
+        called like a global stencil. An integer argument that is a constant of the function
+        (``c = 2``) is written into the kernel, as Numba's parallel stencil pass does, so
+        relative indices in it stay constant."""
+        lam = copy.deepcopy(maker.args[0])
+        constants = _int_constants(self.sf.tree)
+        fixed = {}
+        for p, arg in zip(lam.args.args, args):
+            value = arg.value if isinstance(arg, ast.Constant) else \
+                constants.get(arg.id) if isinstance(arg, ast.Name) else None
+            if isinstance(value, int) and not isinstance(value, bool):
+                fixed[p.arg] = value
+        lam.body = _Constants(fixed).visit(lam.body)
+        free = {n.id for n in ast.walk(lam.body) if isinstance(n, ast.Name)} - \
+            {p.arg for p in lam.args.args}
+        if free & self.locals:
+            raise self.refuse(lam, "a stencil lambda reading the function's variables "
+                                   f"({', '.join(sorted(free & self.locals))})",
+                              "pass them to the stencil as arguments")
+        try:
+            options = {k.arg: ast.literal_eval(k.value) for k in maker.keywords}
+        except ValueError:
+            raise self.refuse(maker, "stencil options that are not constants") from None
+        if self.global_object(maker.func) is not numba.stencil:
+            raise self.refuse(maker, f"calling the result of {_unparse(maker.func)}")
+        tree = ast.FunctionDef(name=f"stencil_line{lam.lineno}", args=lam.args,
+                               body=[ast.Return(lam.body)], decorator_list=[], returns=None)
+        ast.copy_location(tree, lam)
+        ast.fix_missing_locations(tree)
+        key = (self.sf.digest, lam.lineno, lam.col_offset, tuple(sorted(fixed.items())))
+        if key not in _LAMBDA_STENCILS:
+            code = compile(ast.Module([tree], []), self.sf.filename, "exec")
+            namespace: dict = {}
+            exec(code, self.sf.func.__globals__, namespace)
+            kernel = namespace[tree.name]
+            register(kernel, tree, self.sf.filename, self.sf.namespace, self.sf.text)
+            _LAMBDA_STENCILS[key] = numba.stencil(kernel, **options)
+        name = f"{naming.PREFIX}_stencil_{abs(hash(key))}"
+        _HELPERS[name] = _LAMBDA_STENCILS[key]
+        return ast.copy_location(ast.Name(name, ast.Load()), maker)
 
     def inline(self, inner: NormalFunction, args: list, callee, out: list):
         """A callee returning a tuple it builds (``return call, put``) is written into the
@@ -921,3 +1013,66 @@ def _contains_direct(s, kinds, skip_self: bool = False) -> bool:
             continue
         stack.extend(ast.iter_child_nodes(node))
     return False
+
+
+_LAMBDA_STENCILS: dict = {}  # (function digest, line, col) -> the stencil its lambda makes
+
+
+class _Renamed(ast.NodeTransformer):
+    def __init__(self, mapping: dict):
+        self.mapping = mapping
+
+    def visit_Name(self, node):
+        if node.id in self.mapping:
+            return ast.copy_location(ast.Name(self.mapping[node.id], node.ctx), node)
+        return node
+
+
+class _Constants(ast.NodeTransformer):
+    def __init__(self, values: dict):
+        self.values = values
+
+    def visit_Name(self, node):
+        if node.id in self.values and isinstance(node.ctx, ast.Load):
+            return ast.copy_location(ast.Constant(self.values[node.id]), node)
+        return node
+
+
+def _int_constants(fdef) -> dict:
+    """Locals bound once, to an integer literal: name -> value."""
+    counts: dict = {}
+    values: dict = {}
+    for node in ast.walk(fdef):
+        for t in _Normalizer._targets(node):
+            for name in _bound_names(t):
+                counts[name] = counts.get(name, 0) + 1
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and \
+                isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Constant):
+            values[node.targets[0].id] = node.value.value
+    return {n: v for n, v in values.items() if counts.get(n) == 1}
+
+
+def _local_lambdas(fdef) -> dict:
+    """Lambdas bound once to a local name that is only ever called (``f = lambda x: x * x``
+    then ``f(y)``): name -> the lambda."""
+    bound: dict = {}
+    counts: dict = {}
+    for node in ast.walk(fdef):
+        for t in _Normalizer._targets(node):
+            for name in _bound_names(t):
+                counts[name] = counts.get(name, 0) + 1
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda) and \
+                len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            bound[node.targets[0].id] = node.value
+    called = {id(n.func) for n in ast.walk(fdef) if isinstance(n, ast.Call)}
+    uses = [n for n in ast.walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
+    return {name: lam for name, lam in bound.items() if counts.get(name) == 1 and
+            all(id(u) in called for u in uses if u.id == name)}
+
+
+def _stencil_calls(fdef) -> set:
+    """``numba.stencil(lambda ...)`` calls whose result is called at once (ids)."""
+    return {id(n.func) for n in ast.walk(fdef) if isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Call) and len(n.func.args) == 1
+            and isinstance(n.func.args[0], ast.Lambda)
+            and _dotted(n.func.func).split(".")[-1] == "stencil"}

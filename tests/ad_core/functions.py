@@ -1406,3 +1406,17 @@ def index_loops(a, b, x, n):
     idx = (1, 2)
     a[idx] = a[idx] * a[0, 0]
     return s + a[1, 2] * b[0]
+
+
+@corpus(shapes={"a": (5,)}, cases=trips("n", (0, 1, 3)))
+def local_lambdas(a, x, n):
+    """Lambdas bound once in the function and called, reading the function's variables at
+    the call (``scale`` changes between calls), one calling another."""
+    scale = x
+    sq = lambda t: t * t * scale  # noqa: E731
+    both = lambda u, v: sq(u) + np.sin(v)  # noqa: E731
+    s = 0.0
+    for i in range(n):
+        s += both(a[i], x)
+        scale = scale * 0.5
+    return s + np.sum(sq(a))

@@ -118,17 +118,32 @@ def with_comprehension(a):
     return sum([v * v for v in a])
 
 
-def loop_over_ndindex(a):
+def loop_over_reversed(a):
     s = 0.0
-    for i in np.ndindex(a.shape):
-        s += a[i]
+    for v in reversed(a):
+        s += v
     return s
+
+
+def lambda_as_a_value(a):
+    f = lambda v: v * v  # noqa: E731
+    g = f
+    return g(a[0])
+
+
+def lambda_rebound(a):
+    f = lambda v: v * v  # noqa: E731
+    s = f(a[0])
+    f = lambda v: v + 1.0  # noqa: E731
+    return s + f(a[1])
 
 
 @pytest.mark.parametrize("func, what", [
     (with_try, r"`try` blocks"),
     (with_comprehension, r"a list comprehension \(write a loop into an array\)"),
-    (loop_over_ndindex, r"a `for` loop over np.ndindex\(a.shape\).*enumerate"),
+    (loop_over_reversed, r"a `for` loop over reversed\(a\).*np.ndindex"),
+    (lambda_as_a_value, r"a `lambda` inside the function"),
+    (lambda_rebound, r"a `lambda` inside the function"),
 ])
 def test_constructs_outside_the_subset(func, what):
     arg = np.ones(3) if func is not with_try else 1.0
