@@ -23,16 +23,18 @@ CONSTRUCTS = """\
 Differentiated, in both modes:
 
 - `for` over `range`/`numba.prange` (in order), over an array or a tuple (`for x in a`,
-  `for row in M`), `enumerate(a[, start])` and `zip(a, b, ...)`; `while`; `break`, `continue`,
-  early `return`; nested loops with trip counts known only at run time;
+  `for row in M`), `enumerate(a[, start])`, `zip(a, b, ...)`, `np.ndindex(shape)`,
+  `np.ndenumerate(a)` and `a.flat`; `while`; `break`, `continue`, early `return`; nested
+  loops with trip counts known only at run time;
 - scalars and arrays overwritten, rebound (`h = hn`), made inside loops and branches, rows and
   slices taken in loops and passed to functions (`helper(params[k], x)`), whole-array
   expressions and slice stores in time loops, in-place operators on arrays (`w -= ...`);
-- indexing by integers, slices, `None`/`np.newaxis`, a boolean mask or an integer array
+- indexing by integers, tuples of integers (`a[i]` with `i` from `np.ndindex`), slices, `None`/`np.newaxis`, a boolean mask or an integer array
   (reads), stores through a boolean mask of a vector (`x[x < 0] = 0`; reverse mode refuses
   stores through an index array, where a repeated index is written once);
 - calls to Python and `numba.njit` functions, with keyword arguments and defaults (numbers),
   keyword-only parameters; a function returning a tuple it builds (`return call, put`);
+  lambdas bound once to a name and called (`f = lambda x: ...`; inlined at each call);
 - tuples built once and read by constant index; `np.array([...])` of scalars;
   `np.concatenate`, `np.hstack`, `np.vstack`, `np.stack` and `np.column_stack` of a tuple of
   float64 arrays of one rank (a constant `axis`);
@@ -40,7 +42,9 @@ Differentiated, in both modes:
 - square roots of zero and other infinite partials masked out downstream (`np.triu`,
   `np.where`): an exactly zero tangent or cotangent times an infinite partial is zero;
 - `@numba.vectorize` functions (on scalars, or with one array argument) and `@numba.stencil`
-  functions (integer relative indices; `out=`), through their Python source;
+  functions (integer relative indices; `out=`), also `numba.stencil(lambda ...)(A, c)` inside
+  a function, through their Python source;
+- second order: `hvp` (forward over reverse) on loops and on whole-array NumPy code;
 - custom rules (`adtriad.ad_core.rules`) for anything else.
 
 Refused with an `ADError` at the user's `file:line:col` (never differentiated as zero):
@@ -61,7 +65,7 @@ def markdown() -> str:
              "Generated from the rule registry (`ad_core/derivatives.py`) by "
              "`python -m adtriad.ad_core.coverage`.", "", CONSTRUCTS, "## Rules", ""]
     for shape, title in SHAPE_TITLES.items():
-        keys = sorted(derivatives.of_shape(shape))
+        keys = sorted(k for k in derivatives.of_shape(shape) if not k.startswith("_prim."))
         lines += [f"### {title}", "", ", ".join(f"`{k}`" for k in keys), ""]
     lines += ["## NumPy functions with no rule yet (refused when an argument is active)", "",
               ", ".join(f"`{k}`" for k in derivatives.NO_RULE), "",
