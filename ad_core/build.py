@@ -36,7 +36,6 @@ from adtriad.ad_core.errors import ADError, numba_failure
 from adtriad.ad_core.joins import joined_arrays
 from adtriad.ad_core.loader import bind, cache_dir, load_module, write_module
 from adtriad.ad_core.normalize import NormalFunction, normalized, refresh
-from adtriad.ad_core.resolve import is_stencil, is_vectorized
 from adtriad.ad_core.source import SourceFunction, get_source_function
 from adtriad.ad_core.rewrites import (define_result, inplace_arrays, rebound_array_params,
                                       scalarize_tuples, split_array_rebinds, tuple_indices)
@@ -438,13 +437,10 @@ def _register_bindings(sf: SourceFunction, seen: set, hidden: bool) -> None:
         _register_bindings(callee, seen, hidden)
     for text, obj in nf.bindings.items():
         bind(f"{sf.digest}:{text}", obj)
-        if is_vectorized(obj) or is_stencil(obj):  # lowered after typing: their wrappers
-            wrappers = (decorated.every_wrapper(obj) if is_vectorized(obj)
-                        else decorated.every_stencil_wrapper(obj))
-            for wrapper in wrappers:  # are the callees
-                callee = get_source_function(wrapper)
-                bind(f"{callee.digest}:primal", jitted(wrapper))
-                _register_bindings(callee, seen, hidden)
+        for wrapper in decorated.every_lowering(obj):  # calls lowered after typing
+            callee = get_source_function(wrapper)
+            bind(f"{callee.digest}:primal", jitted(wrapper))
+            _register_bindings(callee, seen, hidden)
     for text, func in nf.ruled.items():
         bind(f"{sf.digest}:{text}", jitted(func))
     for rs in map(rules.lookup, nf.ruled.values()):

@@ -43,7 +43,8 @@ Differentiated, in both modes:
   `np.where`): an exactly zero tangent or cotangent times an infinite partial is zero;
 - `@numba.vectorize` functions (on scalars, or with one array argument) and `@numba.stencil`
   functions (integer relative indices; `out=`), also `numba.stencil(lambda ...)(A, c)` inside
-  a function, through their Python source;
+  a function, and `@numba.guvectorize` functions called on arguments of their core ranks
+  (`f(a, w)` for `(n),()->(n)`), through their Python source;
 - second order: `hvp` (forward over reverse) on loops and on whole-array NumPy code;
 - custom rules (`adtriad.ad_core.rules`) for anything else.
 
@@ -55,8 +56,8 @@ Refused with an `ADError` at the user's `file:line:col` (never differentiated as
   or an array written through an alias that is rebound in a loop;
 - `*args`/`**kwargs` parameters, recursion, generators, `try`, `with`, list and dict
   comprehensions, f-strings;
-- `@guvectorize` functions, vectorized calls broadcasting several arrays, and NumPy
-  functions with no rule (below).
+- `@guvectorize` functions given loop dimensions, several outputs or an `out` argument,
+  vectorized calls broadcasting several arrays, and NumPy functions with no rule (below).
 """
 
 

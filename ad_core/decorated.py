@@ -7,6 +7,12 @@ Python function:
 * a vectorized function on scalars: its own Python source; with one array argument, a loop
   over that array's elements calling it (the other arguments scalars). Several array
   arguments (NumPy broadcasting) are refused at the user's line.
+* a ``@guvectorize`` function called on arguments of its core ranks (``(n),()->(n)`` called
+  as ``f(a, w)``): a function that puts each scalar core input in a one-element array,
+  makes the output from the core dimensions, calls the kernel's Python source and returns
+  the output. (Typing goes through a stand-in, :func:`gufunc_stand_in`: Numba itself cannot
+  type such calls.) Leading loop dimensions, several outputs and ``out`` arguments are
+  refused.
 * a stencil ``k(a, ...)``: a loop over the interior points (where every relative index the
   kernel reads is inside the arrays) calling the kernel with its relative indices shifted to
   the point, into a new zero array (``out=`` writes the interior of the given array instead),
@@ -21,15 +27,17 @@ import linecache
 
 import numba
 import numpy as np
+from numba.core.errors import TypingError
+from numba.extending import overload
 
 from adtriad.ad_core import ir, naming
 from adtriad.ad_core.errors import at
-from adtriad.ad_core.resolve import STENCIL, VECTORIZED
+from adtriad.ad_core.resolve import GUVECTORIZED, STENCIL, VECTORIZED, is_stencil, is_vectorized
 from adtriad.ad_core.source import get_source_function, register
 from adtriad.ad_core.typeinfer import is_array
 
 
-KEYS = (VECTORIZED, STENCIL)
+KEYS = (VECTORIZED, STENCIL, GUVECTORIZED)
 
 
 def lowered(nf, ti):
@@ -47,6 +55,8 @@ def lowered(nf, ti):
         call = s.value
         if call.fn.key == STENCIL:
             py, args = _stencil_call(call, ti, s.loc)
+        elif call.fn.key == GUVECTORIZED:
+            py, args = gufunc_wrapper(call.fn.obj), list(call.args)
         else:
             py, args = _vectorized_call(call, ti, s.loc)
         sf = get_source_function(py)
@@ -77,6 +87,17 @@ def _vectorized_call(call, ti, loc):
 
 _WRAPPERS: dict = {}
 MAX_NDIM = 4
+
+
+def every_lowering(obj) -> list:
+    """Every function a call of ``obj`` (a binding of normalized code) may be lowered to after
+    typing: none for anything else. A module loaded from the cache needs their bindings
+    without typing the call again."""
+    if is_vectorized(obj):
+        return every_wrapper(obj)
+    if is_stencil(obj):
+        return every_stencil_wrapper(obj)
+    return [_STAND_INS[obj]] if obj in _STAND_INS else []
 
 
 def every_wrapper(dufunc) -> list:
@@ -237,3 +258,83 @@ def _constant_int(node):
         return eval(compile(ast.Expression(node), "<stencil index>", "eval"), {})
     except ArithmeticError:
         return None
+
+
+_GUFUNCS: dict = {}
+
+
+def gufunc_wrapper(gufunc):
+    """The Python function a call of ``gufunc`` on core-rank arguments is lowered to; a
+    ValueError says why a signature is not supported."""
+    if id(gufunc) in _GUFUNCS:
+        return _GUFUNCS[id(gufunc)][0]
+    builder = gufunc.gufunc_builder
+    kernel, ins, outs = builder.py_func, builder.sin, builder.sout
+    if len(outs) != 1:
+        raise ValueError("more than one output")
+    argtypes = builder._sigs[0].args if builder._sigs else None
+    if argtypes is None or len(argtypes) != len(ins) + 1:
+        raise ValueError("no compiled signature")
+    params = [f"x{k}" for k in range(len(ins))]
+    dims: dict = {}
+    for k, core in enumerate(ins):
+        for d, symbol in enumerate(core):
+            dims.setdefault(symbol, f"{params[k]}.shape[{d}]")
+    if any(symbol not in dims for symbol in outs[0]):
+        raise ValueError("an output dimension no input has")
+    name = f"guvectorized_{kernel.__name__}"
+    lines = [f"def {name}({', '.join(params)}):"]
+    passed = []
+    for k, core in enumerate(ins):
+        if core:
+            passed.append(params[k])
+            continue
+        cell = f"cell{k}"  # a scalar core input reaches the kernel as a one-element array
+        lines += [f"    {cell} = np.empty(1, np.{argtypes[k].dtype})",
+                  f"    {cell}[0] = {params[k]}"]
+        passed.append(cell)
+    shape = "".join(f"{dims[symbol]}, " for symbol in outs[0]) or "1, "
+    lines += [f"    out = np.empty(({shape}), np.{argtypes[-1].dtype})",
+              f"    kernel({', '.join(passed + ['out'])})",
+              "    return out" if outs[0] else "    return out[0]"]
+    text = "\n".join(lines) + "\n"
+    filename = f"<adtriad-guvectorized {kernel.__module__}.{kernel.__qualname__}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    namespace = {"np": np, "kernel": numba.njit(kernel),
+                 "__name__": "adtriad.ad_core.guvectorized"}
+    exec(compile(text, filename, "exec"), namespace)
+    _GUFUNCS[id(gufunc)] = (namespace[name], gufunc)  # kept alive: ids stay unique
+    return namespace[name]
+
+
+_STAND_INS: dict = {}  # stand-in -> the wrapper it types as
+
+
+def gufunc_stand_in(gufunc):
+    """What a call of ``gufunc`` is typed through: a function Numba compiles as the wrapper
+    when every argument has its core rank (a scalar for a core ``()``), and refuses naming
+    the ranks otherwise."""
+    wrapper = gufunc_wrapper(gufunc)
+    for stand_in, typed_as in _STAND_INS.items():
+        if typed_as is wrapper:
+            return stand_in
+    ins = gufunc.gufunc_builder.sin
+    name = gufunc.gufunc_builder.py_func.__name__
+    params = ", ".join(f"x{k}" for k in range(len(ins)))
+
+    def choose(*types):
+        for k, (core, t) in enumerate(zip(ins, types)):
+            ndim = getattr(t, "ndim", 0)
+            if ndim != len(core):
+                raise TypingError(
+                    f"the @guvectorize function {name} is differentiated on arguments of its "
+                    f"core ranks only; argument {k + 1} has rank {ndim}, its core "
+                    f"({','.join(core)}) rank {len(core)}: loop over the leading axes and "
+                    "call it on each slice")
+        return wrapper
+    namespace: dict = {"choose": choose}
+    exec(f"def stand_in({params}):\n    raise TypeError('compiled code only')\n"
+         f"def typer({params}):\n    return choose({params})\n", namespace)
+    overload(namespace["stand_in"])(namespace["typer"])
+    _STAND_INS[namespace["stand_in"]] = wrapper
+    return namespace["stand_in"]

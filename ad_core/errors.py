@@ -51,5 +51,9 @@ def numba_failure(exc, generated: str | None = None) -> tuple[str, str | None]:
         stamp = found.group(1) if found else None
     skip = ("During:", "File", "Failed in", "Enable logging", "^", "<source", "Use of")
     lines = [ln.strip() for ln in text.splitlines()]
+    # an overload that refused its argument types says why further down: that is the news
+    specific = re.search(r"raised a specific error:\s*\w*Error: (.+)", text)
+    if specific:
+        return specific.group(1).strip()[:400], stamp
     first = next((ln for ln in lines if ln and not ln.startswith(skip)), text)
     return first[:400], stamp

@@ -24,8 +24,9 @@ import numpy as np
 
 from adtriad.ad_core import array_primitives, ir, naming, rules
 from adtriad.ad_core.errors import ADError
-from adtriad.ad_core.resolve import (STENCIL, VECTORIZED, function_key, is_stencil,
-                                     is_user_function, is_vectorized, lookup)
+from adtriad.ad_core.resolve import (GUVECTORIZED, STENCIL, VECTORIZED, function_key,
+                                     is_guvectorized, is_stencil, is_user_function,
+                                     is_vectorized, lookup)
 from adtriad.ad_core.source import SourceFunction, register
 
 
@@ -687,6 +688,23 @@ class _Normalizer:
             fn = ir.Fn(VECTORIZED, text, obj)
             self.bindings[text] = obj  # for typing; lowered to Python after it
             # its Python source is differentiated: it is part of what the code depends on
+            self.user_callees[f"{naming.PREFIX}_user_{point.name}_{point.digest[:8]}"] = point
+        elif fn is None and is_guvectorized(obj):
+            from adtriad.ad_core import decorated
+            from adtriad.ad_core.source import get_source_function
+            if kwargs or len(args) != len(obj.gufunc_builder.sin):
+                raise self.refuse(node, f"a call to the @guvectorize function {_unparse(func)} "
+                                        "with an output argument or keywords",
+                                  "pass the inputs only and use the result")
+            try:
+                stand_in = decorated.gufunc_stand_in(obj)
+            except ValueError as exc:
+                raise self.refuse(node, f"the @guvectorize function {_unparse(func)} ({exc})",
+                                  "write the loop over the elements") from None
+            point = get_source_function(obj.gufunc_builder.py_func)
+            text = f"{naming.PREFIX}_guvectorized_{point.name}_{point.digest[:8]}"
+            fn = ir.Fn(GUVECTORIZED, text, obj)
+            self.bindings[text] = stand_in  # for typing; lowered to Python after it
             self.user_callees[f"{naming.PREFIX}_user_{point.name}_{point.digest[:8]}"] = point
         elif fn is None and is_stencil(obj):
             from adtriad.ad_core.source import get_source_function

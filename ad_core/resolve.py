@@ -83,6 +83,15 @@ def is_vectorized(obj) -> bool:
     return isinstance(obj, DUFunc)
 
 
+GUVECTORIZED = "guvectorized"  # the Fn key of a call to a @numba.guvectorize function
+
+
+def is_guvectorized(obj) -> bool:
+    """A function made with ``@numba.guvectorize`` (lowered to Python by ad_core.decorated)."""
+    from numba.np.ufunc.gufunc import GUFunc
+    return isinstance(obj, GUFunc)
+
+
 STENCIL = "stencil"  # the Fn key of a call to a @numba.stencil function
 
 

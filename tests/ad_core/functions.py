@@ -1420,3 +1420,29 @@ def local_lambdas(a, x, n):
         s += both(a[i], x)
         scale = scale * 0.5
     return s + np.sum(sq(a))
+
+
+@numba.guvectorize(["void(float64[:], float64[:], float64[:])"], "(n),()->(n)")
+def _scaled_running_sum(a, scale, out):
+    acc = 0.0
+    for i in range(a.shape[0]):
+        acc += a[i] * scale[0]
+        out[i] = acc
+
+
+@numba.guvectorize(["void(float64[:], float64[:])"], "(n)->()")
+def _sum_of_squares(a, out):
+    out[0] = 0.0
+    for i in range(a.shape[0]):
+        out[0] += a[i] * a[i]
+
+
+@corpus(shapes={"a": (5,)}, cases=trips("n", (0, 1, 3)))
+def guvectorized_calls(a, x, n):
+    """@guvectorize functions called on core-rank arguments: a scalar core input (x) and a
+    scalar output, the result read n times."""
+    r = _scaled_running_sum(a, x)
+    s = _sum_of_squares(r)
+    for i in range(n):
+        s += r[i] * x
+    return s

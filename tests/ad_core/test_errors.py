@@ -12,6 +12,8 @@ from adtriad.ad_core import (
     ReverseSplitWithPrimal, autodiff, autodiff_thunk,
 )
 
+from functions import _sum_of_squares
+
 HERE = re.escape(__file__.rsplit("/", 1)[-1])
 
 
@@ -254,3 +256,16 @@ def test_array_result_with_active_return_in_reverse():
     with pytest.raises(ADError, match=r"return activity Active needs a float result, but "
                                       r"returns_array returns array.*jacobian"):
         autodiff(Reverse, returns_array, Active, Duplicated(np.ones(2), np.zeros(2)))
+
+
+def guvectorized_on_rows(M):
+    return np.sum(_sum_of_squares(M))  # a (n)->() gufunc, here given a matrix
+
+
+def test_guvectorize_with_loop_dimensions_is_refused_at_the_call():
+    with pytest.raises(ADError, match=HERE + r":\d+: .*the @guvectorize function "
+                                             r"_sum_of_squares is differentiated on arguments "
+                                             r"of its core ranks only; argument 1 has rank 2.*"
+                                             r"loop over the leading axes"):
+        autodiff(Reverse, guvectorized_on_rows, Active,
+                 Duplicated(np.ones((2, 3)), np.zeros((2, 3))))

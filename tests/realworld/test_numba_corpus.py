@@ -55,6 +55,7 @@ FAST = [
 MUST_BE_CORRECT = [
     "jacobi_1d", "trisolv", "cnd_numba", "lj_potential_scalar", "hypot", "do_sum",
     "do_sum_parallel", "inner_func_nb", "lse", "kmeans", "lstm", "bicg", "stencil_test",
+    "move_mean",
 ]
 
 # (entry, mode) -> why it is wrong or crashes today. Strict: a fix makes the test fail until
