@@ -76,7 +76,7 @@ def scatter_add_index(bar, index, g):
 
 # Functions the rule table keys as ``_prim.NAME`` (they have no Python source worth
 # differentiating: second-order code differentiates their calls by their rule).
-KEYED = ("unbroadcast", "unravel", "size_of")
+KEYED = ("unbroadcast", "unravel", "size_of", "list_index")
 
 
 def unbroadcast(term, shape):
@@ -155,3 +155,18 @@ def _unravel(ndim: int):
     namespace: dict = {}
     exec("\n".join(lines), namespace)
     return namespace["unravel"]
+
+
+def list_index(i, n):
+    """Index ``i`` of a list of ``n`` elements held in a longer buffer (lists.py): a
+    negative ``i`` counts from the end; out of range raises IndexError, as for the list."""
+    if i < 0:
+        i += n
+    if i < 0 or i >= n:
+        raise IndexError("list index out of range")
+    return i
+
+
+@overload(list_index)
+def _list_index_overload(i, n):
+    return list_index  # the same code, compiled

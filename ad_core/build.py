@@ -34,6 +34,7 @@ from adtriad.ad_core.activity import analyze
 from adtriad.ad_core.device import tape_bound
 from adtriad.ad_core.errors import ADError, numba_failure
 from adtriad.ad_core.joins import joined_arrays
+from adtriad.ad_core.lists import buffered_lists
 from adtriad.ad_core.loader import bind, cache_dir, load_module, write_module
 from adtriad.ad_core.normalize import NormalFunction, normalized, refresh
 from adtriad.ad_core.source import SourceFunction, get_source_function
@@ -124,8 +125,8 @@ class Builder:
         if defined is not nf:  # typed again: the first definition is part of the code
             nf, ti = defined, infer(defined, argtypes)
         nf = inplace_arrays(nf, ti)
-        for rewrite in (decorated.lowered, joined_arrays, tuple_indices, split_array_rebinds,
-                        rebound_array_params):
+        for rewrite in (decorated.lowered, buffered_lists, joined_arrays, tuple_indices,
+                        split_array_rebinds, rebound_array_params):
             rewritten = rewrite(nf, ti)
             if rewritten is not nf:  # typed again
                 nf, ti = rewritten, infer(rewritten, argtypes)

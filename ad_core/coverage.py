@@ -35,6 +35,9 @@ Differentiated, in both modes:
 - calls to Python and `numba.njit` functions, with keyword arguments and defaults (numbers),
   keyword-only parameters; a function returning a tuple it builds (`return call, put`);
   lambdas bound once to a name and called (`f = lambda x: ...`; inlined at each call);
+- lists of numbers made in the function: `L = []` and `L.append(v)` (under conditions too),
+  list comprehensions and generator expressions (`sum(v * v for v in a)`), read through
+  `len`, indexing (negative too), element stores, loops, `sum(...)` and `np.array(...)`;
 - tuples built once and read by constant index; `np.array([...])` of scalars;
   `np.concatenate`, `np.hstack`, `np.vstack`, `np.stack` and `np.column_stack` of a tuple of
   float64 arrays of one rank (a constant `axis`);
@@ -50,11 +53,13 @@ Differentiated, in both modes:
 
 Refused with an `ADError` at the user's `file:line:col` (never differentiated as zero):
 
-- an active value reaching a list, a tuple read by a variable index, an object, or a library
-  call made for its effect on an array; method calls as statements (`a.fill(v)`);
+- an active value reaching a list other than those above (a list of arrays, a list passed
+  to a function or returned), a tuple read by a variable index, an object, or a library
+  call made for its effect on an array; method calls as statements (`a.fill(v)`) other
+  than a list's `append`;
 - reverse mode: a view of an array that is read after that array is written (take a copy),
   or an array written through an alias that is rebound in a loop;
-- `*args`/`**kwargs` parameters, recursion, generators, `try`, `with`, list and dict
+- `*args`/`**kwargs` parameters, recursion, generators, `try`, `with`, dict and set
   comprehensions, f-strings;
 - `@guvectorize` functions given loop dimensions, several outputs or an `out` argument,
   vectorized calls broadcasting several arrays, and NumPy functions with no rule (below).

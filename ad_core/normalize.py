@@ -140,8 +140,6 @@ _REFUSED = {
     ast.Lambda: "a `lambda` inside the function that is not bound once to a name and only "
                 "called (bind it once, `f = lambda x: ...`, and call it, or define a function "
                 "outside)",
-    ast.ListComp: "a list comprehension (write a loop into an array)",
-    ast.GeneratorExp: "a generator expression (write a loop)",
     ast.DictComp: "a dict comprehension", ast.SetComp: "a set comprehension",
     ast.Dict: "a dict", ast.Set: "a set", ast.JoinedStr: "an f-string",
     ast.Yield: "`yield`", ast.Await: "`await`", ast.Starred: "`*` unpacking",
@@ -308,7 +306,11 @@ class _Normalizer:
             if not isinstance(s.value, ast.Call):
                 raise self.refuse(s, "an expression statement that is not a call")
             value = self.expr(s.value, out)
-            if isinstance(value, ir.Method):
+            if isinstance(value, ir.Method) and value.method == "append" and \
+                    len(value.args) == 1:
+                # a list built by appends: made an array after typing (lists.py), or refused
+                out.append(ir.ExprStmt(value, self.loc(s)))
+            elif isinstance(value, ir.Method):
                 # a method called for its effect changes its object (a.fill(v), l.append(v)):
                 # invisible to the generators, so it is refused rather than dropped
                 raise self.refuse(s, f"the method call `{_unparse(s.value)}` as a statement",
@@ -589,6 +591,8 @@ class _Normalizer:
             return ir.Name(tmp)
         if isinstance(node, ast.Call):
             return self.call(node, out)
+        if isinstance(node, (ast.ListComp, ast.GeneratorExp)):
+            return self.comprehension(node, out)
         if isinstance(node, ast.Subscript):
             value = self.array_name(node.value, out)
             return ir.Index(ir.Name(value), self.index(node.slice, out))
@@ -601,6 +605,36 @@ class _Normalizer:
             elts = [self.atom(e, out) for e in node.elts]
             return ir.TupleExpr(elts) if isinstance(node, ast.Tuple) else ir.ListExpr(elts)
         raise self.refuse(node, f"the expression `{_unparse(node)}`")
+
+    def comprehension(self, node, out: list):
+        """``[e for t in s if c ...]`` (and a generator expression, evaluated at once: the
+        code is pure) as the list a loop builds: ``L = []``, then the loops and conditions
+        around ``L.append(e)``. Its variables get names of their own, as in Python 3."""
+        name = self.fresh_local("list")
+        rename = {}
+        for g in node.generators:
+            if g.is_async:
+                raise self.refuse(node, "an async comprehension")
+            for t in _bound_names(g.target):
+                rename[t] = self.fresh_local("item")
+
+        def renamed(n):
+            return _Renamed(rename).visit(copy.deepcopy(n))
+        body = [ast.Expr(ast.Call(ast.Attribute(ast.Name(name, ast.Load()), "append",
+                                                ast.Load()), [renamed(node.elt)], []))]
+        for k, g in reversed(list(enumerate(node.generators))):
+            for cond in reversed(g.ifs):
+                body = [ast.If(renamed(cond), body, [])]
+            # the first sequence is evaluated where the comprehension is (its names are not
+            # the comprehension's), the others inside it
+            body = [ast.For(renamed(g.target), g.iter if k == 0 else renamed(g.iter), body, [])]
+        out.append(ir.Assign(name, ir.ListExpr([]), self.loc(node)))
+        for st in body:
+            for sub in ast.walk(st):  # what was made here is placed at the comprehension
+                if "lineno" in sub._attributes and not hasattr(sub, "lineno"):
+                    ast.copy_location(sub, node)
+            out += self.stmt(st)
+        return ir.Name(name)
 
     def compare(self, node: ast.Compare, out: list):
         if len(node.ops) == 1:

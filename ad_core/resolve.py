@@ -15,7 +15,7 @@ from adtriad.ad_core import array_primitives
 from adtriad.ad_core.ir import Fn
 
 _BUILTINS = {id(getattr(builtins, n)): n for n in
-             ("abs", "min", "max", "float", "int", "len", "range", "bool", "round")}
+             ("abs", "min", "max", "float", "int", "len", "range", "bool", "round", "sum")}
 
 _NUMPY_NAMES: dict[int, str] = {}
 _MATH_NAMES: dict[int, str] = {id(getattr(math, n)): n for n in dir(math)

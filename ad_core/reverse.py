@@ -35,7 +35,7 @@ TF, NF, TI, NI, SF, SI = naming.TAPE
 COUNTS = f"{NF}, {NI}"
 G = naming.GRAD
 # integer helpers of index arithmetic (np.ndindex loops): recomputed like integer arithmetic
-_INDEX_HELPERS = ("_prim.unravel", "_prim.size_of")
+_INDEX_HELPERS = ("_prim.unravel", "_prim.size_of", "_prim.list_index")
 
 
 def generate(spec, builder) -> tuple[str, str]:
@@ -198,7 +198,8 @@ class _Reverse:
         is checked here (else the array is refused at its line)."""
         self.identity: set = set()
         self.values: set = set()
-        rep = aliasing.groups(self.nf, self.handovers())
+        self.handed_over = self.handovers()
+        rep = aliasing.groups(self.nf, self.handed_over)
         self.group = lambda n: rep.get(n, n)  # noqa: E731
         self.writers = aliasing.writes(self.nf)
         dirty = self.dirty = {self.group(n) for _, names in self.writers for n in names}
@@ -226,7 +227,9 @@ class _Reverse:
             if not (isinstance(s, ir.Assign) and s.target in self.values) or \
                     s.target in self.recompute:
                 continue
-            aliased = aliasing.sources(s.value)
+            # memory handed over (`h = hn`, hn fresh and never used again) is shared with
+            # nothing
+            aliased = [] if id(s) in self.handed_over else aliasing.sources(s.value)
             if aliased and s.target in self.direct_writes:
                 raise at(s.loc, f"reverse mode cannot follow writes into "
                                 f"{spoken(s.target, 'array')}, which shares memory with "

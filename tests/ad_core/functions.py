@@ -1446,3 +1446,24 @@ def guvectorized_calls(a, x, n):
     for i in range(n):
         s += r[i] * x
     return s
+
+
+@corpus(shapes={"a": (6,)}, cases=trips("n", (0, 1, 20)))
+def number_lists(a, x, n):
+    """Lists of numbers: appends under a condition in a loop of n trips (past the first
+    capacity at n=20), comprehensions with a condition and two loops, a loop over a list,
+    negative and stored indices, len, sum and np.array of them."""
+    grown = []
+    for i in range(n):
+        v = a[i % 6] * x
+        if v > 0.3:
+            grown.append(v * v)
+    squares = [t * t * x for t in a if t > 0.2]
+    pairs = [s * t for s in a[:2] for t in squares]
+    s = sum(squares) + np.sum(np.array(pairs)) * len(grown)
+    for k, v in enumerate(grown):
+        s += v * (k + 1.0)
+    if len(grown) > 1:
+        grown[0] = grown[-1] * x
+        s += grown[0] + grown[-2]
+    return s + sum([np.sin(t) for t in a])

@@ -117,7 +117,7 @@ def with_try(x):
 
 
 def with_comprehension(a):
-    return sum([v * v for v in a])
+    return sum({i: v * v for i, v in enumerate(a)}.values())
 
 
 def loop_over_reversed(a):
@@ -142,7 +142,7 @@ def lambda_rebound(a):
 
 @pytest.mark.parametrize("func, what", [
     (with_try, r"`try` blocks"),
-    (with_comprehension, r"a list comprehension \(write a loop into an array\)"),
+    (with_comprehension, r"a dict comprehension"),
     (loop_over_reversed, r"a `for` loop over reversed\(a\).*np.ndindex"),
     (lambda_as_a_value, r"a `lambda` inside the function"),
     (lambda_rebound, r"a `lambda` inside the function"),
@@ -269,3 +269,38 @@ def test_guvectorize_with_loop_dimensions_is_refused_at_the_call():
                                              r"loop over the leading axes"):
         autodiff(Reverse, guvectorized_on_rows, Active,
                  Duplicated(np.ones((2, 3)), np.zeros((2, 3))))
+
+
+def _total(values):
+    return sum(values)
+
+
+def list_passed_to_a_function(a):
+    values = [v * v for v in a]
+    return _total(values)
+
+
+def list_of_arrays(a):
+    rows = []
+    for i in range(2):
+        rows.append(a * i)
+    return rows[1][0]
+
+
+def appends_while_looping(a):
+    values = [a[0]]
+    for v in values:
+        if len(values) < 3:
+            values.append(v * 2.0)
+    return sum(values)
+
+
+@pytest.mark.parametrize("func, what", [
+    (list_passed_to_a_function, r"this use of the list"),
+    (list_of_arrays, r"the list 'rows' of array"),
+    (appends_while_looping, r"a second name for the list 'values', or a loop over it that "
+                            r"appends to it"),
+])
+def test_lists_beyond_numbers_built_and_read_are_refused(func, what):
+    with pytest.raises(ADError, match=HERE + r":\d+:\d+: cannot differentiate " + what):
+        autodiff(Reverse, func, Active, Duplicated(np.ones(3), np.zeros(3)))
