@@ -29,7 +29,7 @@ import numba
 import numpy as np
 
 from adtriad._version import __version__
-from adtriad.ad_core import decorated, forward, ir, naming, reverse, rules
+from adtriad.ad_core import decorated, forward, ir, naming, nested, reverse, rules
 from adtriad.ad_core.activity import analyze
 from adtriad.ad_core.device import tape_bound
 from adtriad.ad_core.errors import ADError, numba_failure
@@ -125,8 +125,8 @@ class Builder:
         if defined is not nf:  # typed again: the first definition is part of the code
             nf, ti = defined, infer(defined, argtypes)
         nf = inplace_arrays(nf, ti)
-        for rewrite in (decorated.lowered, buffered_lists, joined_arrays, tuple_indices,
-                        split_array_rebinds, rebound_array_params):
+        for rewrite in (decorated.lowered, nested.lowered, buffered_lists, joined_arrays,
+                        tuple_indices, split_array_rebinds, rebound_array_params):
             rewritten = rewrite(nf, ti)
             if rewritten is not nf:  # typed again
                 nf, ti = rewritten, infer(rewritten, argtypes)
@@ -390,9 +390,7 @@ def derivative_module(func_sf: SourceFunction, kind: str, argtypes: tuple, mask:
     path = cache_dir() / f"{name}.py"
     builder = Builder(kind, width, unchecked, device, exclusive, atomics, hidden)
     top = None
-    if path.exists():
-        _register_bindings(func_sf, set(), hidden)
-    else:
+    if not (path.exists() and _register_bindings(func_sf, set(), hidden)):
         top = builder.spec_for(func_sf, argtypes, mask, False)
         write_module(path, render(builder, top, func_sf, argtypes,
                                   ", boundscheck=True" if boundscheck else ""))
@@ -428,23 +426,28 @@ def hidden_values(module) -> list:
 
 
 def _register_bindings(sf: SourceFunction, seen: set, hidden: bool) -> None:
-    """Re-create the bindings a cached module needs, without typing or generating code."""
+    """Re-create the bindings a cached module needs, without typing or generating code;
+    False when that cannot be done (nested differentiation: what a nested call is lowered to
+    depends on its types, so such modules are generated again in each process)."""
     if sf in seen:
-        return
+        return True
     seen.add(sf)
     nf = normalized(sf, hidden)
+    complete = True
     for callee in nf.user_callees.values():
         bind(f"{callee.digest}:primal", jitted(callee.func))
-        _register_bindings(callee, seen, hidden)
+        complete = _register_bindings(callee, seen, hidden) and complete
     for text, obj in nf.bindings.items():
         bind(f"{sf.digest}:{text}", obj)
+        complete = complete and not nested.is_stand_in(obj)
         for wrapper in decorated.every_lowering(obj):  # calls lowered after typing
             callee = get_source_function(wrapper)
             bind(f"{callee.digest}:primal", jitted(wrapper))
-            _register_bindings(callee, seen, hidden)
+            complete = _register_bindings(callee, seen, hidden) and complete
     for text, func in nf.ruled.items():
         bind(f"{sf.digest}:{text}", jitted(func))
     for rs in map(rules.lookup, nf.ruled.values()):
         for kind in ("forward", "augmented_primal", "reverse", "frule", "rrule_vjp"):
             if getattr(rs, kind) is not None:
                 bind(rule_key(rs, kind), jitted(getattr(rs, kind)))
+    return complete

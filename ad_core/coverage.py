@@ -49,6 +49,9 @@ Differentiated, in both modes:
   a function, and `@numba.guvectorize` functions called on arguments of their core ranks
   (`f(a, w)` for `(n),()->(n)`), through their Python source;
 - second order: `hvp` (forward over reverse) on loops and on whole-array NumPy code;
+  `autodiff_deferred`/`autodiff` called inside a differentiated function (Forward, or
+  Reverse as a statement into `Duplicated` arrays' shadows; computed by forward sweeps
+  there, so the outer pass needs no tape of a tape);
 - custom rules (`adtriad.ad_core.rules`) for anything else.
 
 Refused with an `ADError` at the user's `file:line:col` (never differentiated as zero):
@@ -60,7 +63,7 @@ Refused with an `ADError` at the user's `file:line:col` (never differentiated as
 - reverse mode: a view of an array that is read after that array is written (take a copy),
   or an array written through an alias that is rebound in a loop;
 - `*args`/`**kwargs` parameters, recursion, generators, `try`, `with`, dict and set
-  comprehensions, f-strings;
+  comprehensions, f-strings; `Active` arguments of a nested differentiation call;
 - `@guvectorize` functions given loop dimensions, several outputs or an `out` argument,
   vectorized calls broadcasting several arrays, and NumPy functions with no rule (below).
 """

@@ -24,9 +24,9 @@ import numpy as np
 
 from adtriad.ad_core import array_primitives, ir, naming, rules
 from adtriad.ad_core.errors import ADError
-from adtriad.ad_core.resolve import (GUVECTORIZED, STENCIL, VECTORIZED, function_key,
-                                     is_guvectorized, is_stencil, is_user_function,
-                                     is_vectorized, lookup)
+from adtriad.ad_core.resolve import (GUVECTORIZED, NESTED, STENCIL, VECTORIZED,
+                                     function_key, is_autodiff, is_guvectorized, is_stencil,
+                                     is_user_function, is_vectorized, lookup)
 from adtriad.ad_core.source import SourceFunction, register
 
 
@@ -679,6 +679,8 @@ class _Normalizer:
             args = [self.atom(a, out) for a in node.args]
             return ir.Method(obj, func.attr, args)
         obj = self.global_object(func)
+        if is_autodiff(obj):
+            return self.nested_call(node, out)
         args = []
         for a in node.args:
             if isinstance(a, ast.List):
@@ -755,6 +757,56 @@ class _Normalizer:
         if fn.key == "range":
             raise self.refuse(node, "range() outside a for loop")
         return ir.Call(fn, args, kwargs)
+
+    def nested_call(self, node: ast.Call, out: list):
+        """``autodiff_deferred(mode, f, ret, *annotations)`` (or ``autodiff``) inside the
+        function: a ``nested`` call of the annotations' values and shadows (nested.py)."""
+        from adtriad.ad_core import nested as nesting
+        from adtriad.ad_core.annotations import (Active, Const, Duplicated, DuplicatedNoNeed,
+                                                 Mode)
+        from adtriad.ad_core.source import get_source_function
+        if node.keywords or len(node.args) < 3:
+            raise self.refuse(node, "this nested differentiation call",
+                              "write autodiff_deferred(Forward or Reverse, f, ret, *args)")
+        mode = self.global_object(node.args[0])
+        if not isinstance(mode, Mode) or mode.name not in ("Forward", "Reverse"):
+            raise self.refuse(node.args[0], "nested differentiation in this mode",
+                              "use Forward or Reverse")
+        f = self.global_object(node.args[1])
+        if not is_user_function(f):
+            raise self.refuse(node.args[1], "nested differentiation of this object",
+                              "pass a Python or numba.njit function defined at module level")
+        rest = node.args[2:]
+        if isinstance(rest[0], (ast.Name, ast.Attribute)) and not self.is_local_value(rest[0]) \
+                and self.global_object(rest[0]) in (Active, Const, Duplicated, DuplicatedNoNeed):
+            rest = rest[1:]  # the return activity
+        kinds, flat = [], []
+        for a in rest:
+            cls = self.global_object(a.func) if isinstance(a, ast.Call) and isinstance(
+                a.func, (ast.Name, ast.Attribute)) and not self.is_local_value(a.func) else None
+            if cls in (Duplicated, DuplicatedNoNeed) and len(a.args) == 2 and not a.keywords:
+                kinds.append("dup")
+                flat += [self.atom(a.args[0], out), self.atom(a.args[1], out)]
+            elif cls is Const and len(a.args) == 1 and not a.keywords:
+                kinds.append("const")
+                flat.append(self.atom(a.args[0], out))
+            elif cls is Active:
+                raise self.refuse(a, "an Active argument of a nested differentiation call",
+                                  "pass scalars inside an array, as Duplicated(x, dx)")
+            elif isinstance(cls, type):
+                raise self.refuse(a, f"the annotation {cls.__name__} in a nested call",
+                                  "use Duplicated or Const")
+            else:
+                kinds.append("const")
+                flat.append(self.atom(a, out))
+        described = nesting.Nested(mode.name, f, tuple(kinds))
+        sf = get_source_function(f)
+        self.n += 1
+        text = f"{naming.PREFIX}_nested_{sf.name}_{self.n}"
+        self.bindings[text] = nesting.stand_in(described)  # for typing; lowered after it
+        # f's source is part of what the code depends on
+        self.user_callees[f"{naming.PREFIX}_user_{sf.name}_{sf.digest[:8]}"] = sf
+        return ir.Call(ir.Fn(NESTED, text, described), flat)
 
     def lambda_call(self, lam: ast.Lambda, node: ast.Call, out: list):
         """A call of a lambda bound in the function: its arguments are evaluated into

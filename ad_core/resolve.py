@@ -92,6 +92,15 @@ def is_guvectorized(obj) -> bool:
     return isinstance(obj, GUFunc)
 
 
+NESTED = "nested"  # the Fn key of autodiff_deferred/autodiff called in differentiated code
+
+
+def is_autodiff(obj) -> bool:
+    """adtriad's own ``autodiff_deferred`` or ``autodiff``."""
+    return getattr(obj, "__module__", "") in ("adtriad.ad_core.deferred", "adtriad.ad_core.api") \
+        and getattr(obj, "__name__", "") in ("autodiff_deferred", "autodiff")
+
+
 STENCIL = "stencil"  # the Fn key of a call to a @numba.stencil function
 
 
