@@ -56,6 +56,37 @@ def solve_cotangent_matrix(a, z, g):
 
 
 @njit(cache=True)
+def _halved_lower(x):
+    """Phi(x): the lower triangle of x with its diagonal halved."""
+    out = np.tril(x)
+    for i in range(x.shape[0]):
+        out[i, i] *= 0.5
+    return out
+
+
+@njit(cache=True)
+def cholesky_tangent(l, t):
+    """The tangent of ``l = np.linalg.cholesky(a)`` along ``t`` (NumPy reads the lower
+    triangle of ``a``, so ``t`` counts there, mirrored): ``l Phi(l^-1 s l^-T)``."""
+    s = np.tril(t) + np.tril(t, -1).T
+    li = np.linalg.inv(l)
+    return np.dot(l, _halved_lower(np.dot(np.dot(li, s), li.T)))
+
+
+@njit(cache=True)
+def cholesky_cotangent(l, g):
+    """The cotangent of ``a`` in ``l = np.linalg.cholesky(a)``: with ``S = l^-T Phi(l^T g)
+    l^-1``, ``S + S^T`` below the diagonal, ``S`` on it, zero above (the elements NumPy
+    reads)."""
+    li = np.linalg.inv(l)
+    s = np.dot(np.dot(li.T, _halved_lower(np.dot(l.T, g))), li)
+    out = np.tril(s + s.T, -1)
+    for i in range(s.shape[0]):
+        out[i, i] = s[i, i]
+    return out
+
+
+@njit(cache=True)
 def scatter_add_mask(bar, mask, g):
     """``bar[mask] += g`` for a mask of bar's shape (``g`` holds the selected elements in
     order)."""

@@ -336,6 +336,8 @@ defprimitive("np.linalg.solve",
              ("-np.linalg.solve({0}, np.dot({t}, {z}))",
               "_prim.solve_cotangent_matrix({0}, {z}, {g})"),
              ("np.linalg.solve({0}, {t})", "np.linalg.solve({0}.T.copy(), {g})"))
+defprimitive("np.linalg.cholesky", ("_prim.cholesky_tangent({z}, {t})",
+                                    "_prim.cholesky_cotangent({z}, {g})"))
 defprimitive("np.outer", ("np.outer({t}, {1})", "np.dot({g}, {1})"),
              ("np.outer({0}, {t})", "np.dot({g}.T, {0})"))
 defprimitive("np.cross", ("np.cross({t}, {1})", "np.cross({1}, {g})"),

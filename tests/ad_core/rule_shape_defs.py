@@ -235,6 +235,11 @@ def inv(a, v):
     return np.sum(np.linalg.inv(square(a, v)) * np.arange(16.0).reshape(4, 4))
 
 
+def cholesky(a, v):
+    m = square(a, v)
+    return np.sum(np.linalg.cholesky(np.dot(m, m.T)) * np.arange(16.0).reshape(4, 4))
+
+
 def solve(a, v):
     return np.sum(np.linalg.solve(square(a, v), v) ** 2)
 
@@ -291,7 +296,7 @@ CASES = {
     ".std": method_std, "np.linalg.norm": norm, "np.linalg.det": det, "np.linalg.inv": inv,
     "np.linalg.solve": solve, "np.outer": outer, "np.sort": sort, "np.cross": cross,
     "np.flip": flip, "np.fliplr": fliplr, "np.flipud": flipud, "np.triu": triu,
-    "np.tril": tril, "_prim.unbroadcast": unbroadcast,
+    "np.tril": tril, "_prim.unbroadcast": unbroadcast, "np.linalg.cholesky": cholesky,
 }
 # reductions along an axis: the second half of those rules
 AXIS_CASES = {"np.sum": sum_axis}  # (Numba compiles np.mean without an axis only)
@@ -313,7 +318,8 @@ def every_case_0(a, v):
             + 6.5 * method_std(a, v)
             + 7 * solve(a, v)
             + 7.5 * flip(a, v)
-            + 8 * tril(a, v))
+            + 8 * tril(a, v)
+            + 8.5 * cholesky(a, v))
 
 
 def every_case_1(a, v):
