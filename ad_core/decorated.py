@@ -7,12 +7,12 @@ Python function:
 * a vectorized function on scalars: its own Python source; with one array argument, a loop
   over that array's elements calling it (the other arguments scalars). Several array
   arguments (NumPy broadcasting) are refused at the user's line.
-* a ``@guvectorize`` function called on arguments of its core ranks (``(n),()->(n)`` called
-  as ``f(a, w)``): a function that puts each scalar core input in a one-element array,
-  makes the output from the core dimensions, calls the kernel's Python source and returns
-  the output. (Typing goes through a stand-in, :func:`gufunc_stand_in`: Numba itself cannot
-  type such calls.) Leading loop dimensions, several outputs and ``out`` arguments are
-  refused.
+* a ``@guvectorize`` function (``(n),()->(n)`` called as ``f(a, w)``): a function that puts
+  each scalar core input in a one-element array, makes the output from the core (and loop)
+  dimensions and calls the kernel's Python source, on each slice of the one argument that
+  may have leading loop dimensions. (Typing goes through a stand-in, :func:`gufunc_stand_in`:
+  Numba itself cannot type such calls.) Loop dimensions on several arguments, several
+  outputs and ``out`` arguments are refused.
 * a stencil ``k(a, ...)``: a loop over the interior points (where every relative index the
   kernel reads is inside the arrays) calling the kernel with its relative indices shifted to
   the point, into a new zero array (``out=`` writes the interior of the given array instead),
@@ -56,7 +56,10 @@ def lowered(nf, ti):
         if call.fn.key == STENCIL:
             py, args = _stencil_call(call, ti, s.loc)
         elif call.fn.key == GUVECTORIZED:
-            py, args = gufunc_wrapper(call.fn.obj), list(call.args)
+            ranks = [ti.of(a.id).ndim if isinstance(a, ir.Name) and is_array(ti.of(a.id))
+                     else 0 for a in call.args]
+            py = gufunc_wrapper(call.fn.obj, *gufunc_layout(call.fn.obj, ranks))
+            args = list(call.args)
         else:
             py, args = _vectorized_call(call, ti, s.loc)
         sf = get_source_function(py)
@@ -97,7 +100,7 @@ def every_lowering(obj) -> list:
         return every_wrapper(obj)
     if is_stencil(obj):
         return every_stencil_wrapper(obj)
-    return [_STAND_INS[obj]] if obj in _STAND_INS else []
+    return every_gufunc_wrapper(_STAND_INS[obj]) if obj in _STAND_INS else []
 
 
 def every_wrapper(dufunc) -> list:
@@ -261,13 +264,17 @@ def _constant_int(node):
 
 
 _GUFUNCS: dict = {}
+MAX_LOOP_NDIM = 3
 
 
-def gufunc_wrapper(gufunc):
-    """The Python function a call of ``gufunc`` on core-rank arguments is lowered to; a
-    ValueError says why a signature is not supported."""
-    if id(gufunc) in _GUFUNCS:
-        return _GUFUNCS[id(gufunc)][0]
+def gufunc_wrapper(gufunc, loops: int = 0, looped: int | None = None):
+    """The Python function a call of ``gufunc`` is lowered to: every argument of its core
+    rank, except argument ``looped`` with ``loops`` leading dimensions more (the kernel runs
+    on each of its slices; the others are the same for all). A ValueError says why a
+    signature is not supported."""
+    key = (id(gufunc), loops, looped)
+    if key in _GUFUNCS:
+        return _GUFUNCS[key][0]
     builder = gufunc.gufunc_builder
     kernel, ins, outs = builder.py_func, builder.sin, builder.sout
     if len(outs) != 1:
@@ -278,63 +285,99 @@ def gufunc_wrapper(gufunc):
     params = [f"x{k}" for k in range(len(ins))]
     dims: dict = {}
     for k, core in enumerate(ins):
+        skip = loops if k == looped else 0
         for d, symbol in enumerate(core):
-            dims.setdefault(symbol, f"{params[k]}.shape[{d}]")
+            dims.setdefault(symbol, f"{params[k]}.shape[{skip + d}]")
     if any(symbol not in dims for symbol in outs[0]):
         raise ValueError("an output dimension no input has")
-    name = f"guvectorized_{kernel.__name__}"
+    idx = [f"i{d}" for d in range(loops)]
+    name = f"guvectorized_{kernel.__name__}" + (f"_{loops}_{looped}" if loops else "")
     lines = [f"def {name}({', '.join(params)}):"]
     passed = []
     for k, core in enumerate(ins):
         if core:
-            passed.append(params[k])
+            passed.append(f"{params[k]}[{', '.join(idx)}]" if k == looped else params[k])
             continue
         cell = f"cell{k}"  # a scalar core input reaches the kernel as a one-element array
         lines += [f"    {cell} = np.empty(1, np.{argtypes[k].dtype})",
                   f"    {cell}[0] = {params[k]}"]
         passed.append(cell)
-    shape = "".join(f"{dims[symbol]}, " for symbol in outs[0]) or "1, "
-    lines += [f"    out = np.empty(({shape}), np.{argtypes[-1].dtype})",
-              f"    kernel({', '.join(passed + ['out'])})",
-              "    return out" if outs[0] else "    return out[0]"]
+    loop_shape = "".join(f"{params[looped]}.shape[{d}], " for d in range(loops))
+    core_shape = "".join(f"{dims[symbol]}, " for symbol in outs[0])
+    dtype = f"np.{argtypes[-1].dtype}"
+    if outs[0] or not loops:
+        lines.append(f"    out = np.empty(({loop_shape}{core_shape or '1, '}), {dtype})")
+    else:  # a scalar core output of each slice, through a one-element array
+        lines += [f"    out = np.empty(({loop_shape}), {dtype})",
+                  f"    result = np.empty(1, {dtype})"]
+    for d in range(loops):
+        lines.append("    " * (d + 1) + f"for i{d} in range({params[looped]}.shape[{d}]):")
+    pad = "    " * (loops + 1)
+    if loops and not outs[0]:
+        lines += [f"{pad}kernel({', '.join(passed + ['result'])})",
+                  f"{pad}out[{', '.join(idx)}] = result[0]"]
+    else:
+        target = f"out[{', '.join(idx)}]" if loops else "out"
+        lines.append(f"{pad}kernel({', '.join(passed + [target])})")
+    lines.append("    return out" if outs[0] or loops else "    return out[0]")
     text = "\n".join(lines) + "\n"
-    filename = f"<adtriad-guvectorized {kernel.__module__}.{kernel.__qualname__}>"
+    filename = (f"<adtriad-guvectorized {kernel.__module__}.{kernel.__qualname__} {loops} "
+                f"{looped}>")
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     namespace = {"np": np, "kernel": numba.njit(kernel),
                  "__name__": "adtriad.ad_core.guvectorized"}
     exec(compile(text, filename, "exec"), namespace)
-    _GUFUNCS[id(gufunc)] = (namespace[name], gufunc)  # kept alive: ids stay unique
+    _GUFUNCS[key] = (namespace[name], gufunc)  # kept alive: ids stay unique
     return namespace[name]
 
 
-_STAND_INS: dict = {}  # stand-in -> the wrapper it types as
+def gufunc_layout(gufunc, ranks: list) -> tuple:
+    """(loops, looped) of a call with arguments of these ranks (see gufunc_wrapper); a
+    message saying what is refused otherwise."""
+    ins = gufunc.gufunc_builder.sin
+    name = gufunc.gufunc_builder.py_func.__name__
+    extra = [(k, ndim - len(core)) for k, (core, ndim) in enumerate(zip(ins, ranks))
+             if ndim != len(core)]
+    if not extra:
+        return 0, None
+    (k, loops), *others = extra
+    if others or loops < 0 or not ins[k] or loops > MAX_LOOP_NDIM:
+        raise TypingError(
+            f"the @guvectorize function {name} is differentiated when at most one argument "
+            f"has leading loop dimensions (over its core rank) and the scalar cores are "
+            f"scalars; here the ranks are {ranks} for cores "
+            f"{['(' + ','.join(c) + ')' for c in ins]}: loop over the leading axes and call "
+            "it on each slice")
+    return loops, k
+
+
+_STAND_INS: dict = {}  # stand-in -> the GUFunc it types
 
 
 def gufunc_stand_in(gufunc):
     """What a call of ``gufunc`` is typed through: a function Numba compiles as the wrapper
-    when every argument has its core rank (a scalar for a core ``()``), and refuses naming
-    the ranks otherwise."""
-    wrapper = gufunc_wrapper(gufunc)
-    for stand_in, typed_as in _STAND_INS.items():
-        if typed_as is wrapper:
+    for the arguments' ranks (gufunc_layout), refusing other ranks with the reason."""
+    for stand_in, typed in _STAND_INS.items():
+        if typed is gufunc:
             return stand_in
-    ins = gufunc.gufunc_builder.sin
-    name = gufunc.gufunc_builder.py_func.__name__
-    params = ", ".join(f"x{k}" for k in range(len(ins)))
+    gufunc_wrapper(gufunc)  # the signature is supported
+    params = ", ".join(f"x{k}" for k in range(len(gufunc.gufunc_builder.sin)))
 
-    def choose(*types):
-        for k, (core, t) in enumerate(zip(ins, types)):
-            ndim = getattr(t, "ndim", 0)
-            if ndim != len(core):
-                raise TypingError(
-                    f"the @guvectorize function {name} is differentiated on arguments of its "
-                    f"core ranks only; argument {k + 1} has rank {ndim}, its core "
-                    f"({','.join(core)}) rank {len(core)}: loop over the leading axes and "
-                    "call it on each slice")
-        return wrapper
+    def choose(*argtypes):
+        return gufunc_wrapper(gufunc, *gufunc_layout(gufunc, [getattr(t, "ndim", 0)
+                                                            for t in argtypes]))
     namespace: dict = {"choose": choose}
     exec(f"def stand_in({params}):\n    raise TypeError('compiled code only')\n"
          f"def typer({params}):\n    return choose({params})\n", namespace)
     overload(namespace["stand_in"])(namespace["typer"])
-    _STAND_INS[namespace["stand_in"]] = wrapper
+    _STAND_INS[namespace["stand_in"]] = gufunc
     return namespace["stand_in"]
+
+
+def every_gufunc_wrapper(gufunc) -> list:
+    """Every wrapper a call of ``gufunc`` may be lowered to (see every_wrapper)."""
+    out = [gufunc_wrapper(gufunc)]
+    for k, core in enumerate(gufunc.gufunc_builder.sin):
+        if core:
+            out += [gufunc_wrapper(gufunc, loops, k) for loops in range(1, MAX_LOOP_NDIM + 1)]
+    return out

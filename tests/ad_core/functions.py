@@ -1437,15 +1437,16 @@ def _sum_of_squares(a, out):
         out[0] += a[i] * a[i]
 
 
-@corpus(shapes={"a": (5,)}, cases=trips("n", (0, 1, 3)))
-def guvectorized_calls(a, x, n):
-    """@guvectorize functions called on core-rank arguments: a scalar core input (x) and a
-    scalar output, the result read n times."""
+@corpus(shapes={"a": (5,), "M": (2, 3)}, cases=trips("n", (0, 1, 3)))
+def guvectorized_calls(a, M, x, n):
+    """@guvectorize functions on core-rank arguments (a scalar core input x, a scalar
+    output) and on the rows of a matrix (loop dimensions), the results read n times."""
     r = _scaled_running_sum(a, x)
     s = _sum_of_squares(r)
     for i in range(n):
         s += r[i] * x
-    return s
+    rows = _sum_of_squares(_scaled_running_sum(M, x))
+    return s + rows[0] * rows[1]
 
 
 @corpus(shapes={"a": (6,)}, cases=trips("n", (0, 1, 20)))

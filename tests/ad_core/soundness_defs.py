@@ -15,6 +15,15 @@ def list_of_actives(a):
     return x[0] * x[1]
 
 
+def _first_two(values):
+    return values[0] * values[1]
+
+
+def list_passed_on(a):
+    x = [1.0, a, 3.0]
+    return _first_two(x)
+
+
 def weighted(a):
     s = 0.0
     for i in range(WEIGHTS.shape[0]):

@@ -30,8 +30,8 @@ def uses_ptp(a):
     return np.ptp(a)
 
 
-def uses_cholesky(a):
-    return np.sum(np.linalg.cholesky(a))
+def uses_pinv(a):
+    return np.sum(np.linalg.pinv(a))
 
 
 def uses_cov(a):
@@ -49,7 +49,7 @@ def uses_sinc(a):
 @pytest.mark.parametrize("func, name, shape", [
     (uses_cumprod, "np.cumprod", (4,)), (uses_median, "np.median", (4,)),
     (uses_diff, "np.diff", (4,)), (uses_ptp, "np.ptp", (4,)),
-    (uses_cholesky, "np.linalg.cholesky", (2, 2)), (uses_cov, "np.cov", (3,)),
+    (uses_pinv, "np.linalg.pinv", (2, 2)), (uses_cov, "np.cov", (3,)),
     (uses_roll, "np.roll", (4,)), (uses_sinc, "np.sinc", (3,)),
 ])
 def test_listed_gaps_are_refused_in_both_directions(func, name, shape):

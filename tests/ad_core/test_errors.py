@@ -12,7 +12,7 @@ from adtriad.ad_core import (
     ReverseSplitWithPrimal, autodiff, autodiff_thunk,
 )
 
-from functions import _sum_of_squares
+from functions import _scaled_running_sum
 
 HERE = re.escape(__file__.rsplit("/", 1)[-1])
 
@@ -258,16 +258,18 @@ def test_array_result_with_active_return_in_reverse():
         autodiff(Reverse, returns_array, Active, Duplicated(np.ones(2), np.zeros(2)))
 
 
-def guvectorized_on_rows(M):
-    return np.sum(_sum_of_squares(M))  # a (n)->() gufunc, here given a matrix
+def guvectorized_on_two_looped_arguments(M):
+    # (n),()->(n) with loop dimensions on both arguments: refused (one looped argument is
+    # differentiated, the others taken whole)
+    return np.sum(_scaled_running_sum(M, M[:, 0]))
 
 
-def test_guvectorize_with_loop_dimensions_is_refused_at_the_call():
+def test_guvectorize_with_loop_dimensions_on_two_arguments_is_refused_at_the_call():
     with pytest.raises(ADError, match=HERE + r":\d+: .*the @guvectorize function "
-                                             r"_sum_of_squares is differentiated on arguments "
-                                             r"of its core ranks only; argument 1 has rank 2.*"
-                                             r"loop over the leading axes"):
-        autodiff(Reverse, guvectorized_on_rows, Active,
+                                             r"_scaled_running_sum is differentiated when at "
+                                             r"most one argument has leading loop dimensions"
+                                             r".*ranks are \[2, 1\]"):
+        autodiff(Reverse, guvectorized_on_two_looped_arguments, Active,
                  Duplicated(np.ones((2, 3)), np.zeros((2, 3))))
 
 

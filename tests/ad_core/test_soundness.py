@@ -27,14 +27,20 @@ def refusal(call) -> str:
     return message
 
 
+def test_active_value_in_a_list_read_by_index_is_differentiated():
+    assert autodiff(Reverse, D.list_of_actives, Active, Active(2.0)) == ((1.0,),)
+    assert autodiff(Forward, D.list_of_actives, Duplicated(2.0, 1.0)) == (1.0,)
+
+
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
-def test_active_value_in_a_list_is_refused_at_its_line(mode):
-    call = (lambda: autodiff(Reverse, D.list_of_actives, Active, Active(2.0))) \
-        if mode == "reverse" else (lambda: autodiff(Forward, D.list_of_actives,
+def test_active_list_passed_to_a_function_is_refused_at_its_line(mode):
+    call = (lambda: autodiff(Reverse, D.list_passed_on, Active, Active(2.0))) \
+        if mode == "reverse" else (lambda: autodiff(Forward, D.list_passed_on,
                                                     Duplicated(2.0, 1.0)))
     message = refusal(call)
-    assert re.search(rf"{re.escape(DEFS)}:\d+:\d+: the active value 'a' flows into a list", message)
-    assert "x = [1.0, a, 3.0]" in message and "NumPy array" in message
+    assert re.search(rf"{re.escape(DEFS)}:\d+:\d+: cannot differentiate this use of the list "
+                     "'x'", message)
+    assert "return _first_two(x)" in message and "NumPy array" in message
 
 
 def test_global_array_changed_in_place_is_read_afresh():

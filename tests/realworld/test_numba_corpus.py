@@ -40,11 +40,13 @@ FAST = [
     # numba-examples
     "cnd_numba",            # @jit scalar function, math.fabs, math.exp, a branch
     "lj_potential_scalar",  # row views passed to calls, ** 0.5, nested loops
+    "move_mean",            # @guvectorize (n),()->(n) on the rows of a matrix
     # numba docs
     "hypot",                # @jit calling @jit
     "do_sum",               # for x in A
     "do_sum_parallel",      # parallel=True, prange reduction
     "inner_func_nb",        # explicit signature, nogil, output argument
+    "stencil_test",         # numba.stencil(lambda ...) inside a parallel=True function
     # gradbench (written in Numba)
     "lse",                  # np.max, log-sum-exp
     "kmeans",               # running minimum in a branch
