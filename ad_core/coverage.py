@@ -37,7 +37,8 @@ Differentiated, in both modes:
   lambdas bound once to a name and called (`f = lambda x: ...`; inlined at each call);
 - lists of numbers made in the function: `L = []` and `L.append(v)` (under conditions too),
   list comprehensions and generator expressions (`sum(v * v for v in a)`), read through
-  `len`, indexing (negative too), element stores, loops, `sum(...)` and `np.array(...)`;
+  `len`, indexing (negative too), element stores, loops, `sum(...)`, `np.sum(...)` and
+  `np.array(...)`;
 - tuples built once and read by constant index; `np.array([...])` of scalars;
   `np.concatenate`, `np.hstack`, `np.vstack`, `np.stack` and `np.column_stack` of a tuple of
   float64 arrays of one rank (a constant `axis`);

@@ -168,6 +168,7 @@ class _Normalizer:
             for t in self._targets(node):
                 self.locals |= _bound_names(t)
         self.lambdas = _local_lambdas(fdef)
+        self.list_names = _list_names(fdef)
         self.stencil_makers = _stencil_calls(fdef)
         self.inlining: list = []  # lambdas being inlined (one calling itself is refused)
         returns = [n for n in ast.walk(fdef) if isinstance(n, ast.Return)]
@@ -691,6 +692,12 @@ class _Normalizer:
         if None in kwargs:
             raise self.refuse(node, "`**kwargs` in a call")
         fn = function_key(obj)
+        if fn is not None and fn.key in ("np.sum", "sum") and len(args) == 1 and \
+                not kwargs and self.is_list(node.args[0]):
+            # a list of numbers is summed as the array it makes (Numba types no other way)
+            as_array = self.fresh()
+            out.append(ir.Assign(as_array, ir.Call(function_key(np.array), args), self.loc(node)))
+            fn, args = function_key(np.sum), [ir.Name(as_array)]
         ruleset = rules.lookup(obj) if fn is None else None
         if ruleset is not None:
             text = f"{naming.PREFIX}_ruled_{ruleset.func.__name__}_{ruleset.ident}"
@@ -933,6 +940,13 @@ class _Normalizer:
                                      else ""), f"pass {name} explicitly")
         return out
 
+    def is_list(self, node) -> bool:
+        """Is ``node`` a list written in the function (a literal, a comprehension, or a name
+        only ever bound to one)?"""
+        if isinstance(node, (ast.List, ast.ListComp, ast.GeneratorExp)):
+            return True
+        return isinstance(node, ast.Name) and node.id in self.list_names
+
     def is_local_value(self, node) -> bool:
         """Is ``node`` a value of this function (a local, or an expression), rather than a
         module or global object whose attribute is called (``np.linalg.norm``)?"""
@@ -1154,6 +1168,18 @@ def _int_constants(fdef) -> dict:
                 isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Constant):
             values[node.targets[0].id] = node.value.value
     return {n: v for n, v in values.items() if counts.get(n) == 1}
+
+
+def _list_names(fdef) -> set:
+    """Locals every assignment binds to a list literal or comprehension."""
+    lists, others = set(), set()
+    for node in ast.walk(fdef):
+        for t in _Normalizer._targets(node):
+            listed = isinstance(node, ast.Assign) and isinstance(
+                node.value, (ast.List, ast.ListComp, ast.GeneratorExp))
+            for name in _bound_names(t):
+                (lists if listed and isinstance(t, ast.Name) else others).add(name)
+    return lists - others
 
 
 def _local_lambdas(fdef) -> dict:

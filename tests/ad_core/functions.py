@@ -1453,7 +1453,7 @@ def guvectorized_calls(a, M, x, n):
 def number_lists(a, x, n):
     """Lists of numbers: appends under a condition in a loop of n trips (past the first
     capacity at n=20), comprehensions with a condition and two loops, a loop over a list,
-    negative and stored indices, len, sum and np.array of them."""
+    negative and stored indices, len, sum, np.sum and np.array of them."""
     grown = []
     for i in range(n):
         v = a[i % 6] * x
@@ -1467,4 +1467,4 @@ def number_lists(a, x, n):
     if len(grown) > 1:
         grown[0] = grown[-1] * x
         s += grown[0] + grown[-2]
-    return s + sum([np.sin(t) for t in a])
+    return s + sum([np.sin(t) for t in a]) + np.sum(grown) + np.sum([x, 1, x * x])
