@@ -209,8 +209,7 @@ def logsumexp(x):
 def matrix_energy(x):
     a = x.reshape(2, 3)
     r = a + np.sum(a, axis=0)  # broadcast back over the rows
-    b = a @ a.T
-    return np.sum(np.tanh(r) * a) + np.sum(np.exp(b * 0.1)) + np.max(a) * np.dot(x, x)
+    return np.sum(np.tanh(r) * a) + np.max(a) * np.dot(x, x)
 
 
 @pytest.mark.parametrize("f", [logsumexp, matrix_energy], ids=lambda f: f.__name__)
