@@ -40,6 +40,25 @@ from adtriad.ad_core.typeinfer import is_array
 KEYS = (VECTORIZED, STENCIL, GUVECTORIZED)
 
 
+def function_from_source(text: str, filename: str, name: str, namespace: dict):
+    """The function ``name`` defined by generated source ``text``, its lines kept under
+    ``filename`` so that its source can be read (and differentiated) like a file's."""
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    exec(compile(text, filename, "exec"), namespace)
+    return namespace[name]
+
+
+def typed_stand_in(nargs: int, choose):
+    """A function of ``nargs`` arguments that only compiled code calls: Numba types a call
+    of it as the Python function ``choose(*argument types)`` returns (or its TypingError)."""
+    params = ", ".join(f"x{k}" for k in range(nargs))
+    namespace: dict = {"choose": choose}
+    exec(f"def stand_in({params}):\n    raise TypeError('compiled code only')\n"
+         f"def typer({params}):\n    return choose({params})\n", namespace)
+    overload(namespace["stand_in"])(namespace["typer"])
+    return namespace["stand_in"]
+
+
 def lowered(nf, ti):
     calls = [s for s in ir.walk(nf.body) if isinstance(s, (ir.Assign, ir.ExprStmt))
              and isinstance(s.value, ir.Call) and s.value.fn.key in KEYS]
@@ -135,10 +154,8 @@ def _wrapper(dufunc, nargs: int, array: int | None, ndim: int):
         text = "\n".join(lines) + "\n"
         filename = (f"<adtriad-vectorized {point.__module__}.{point.__qualname__} "
                     f"{nargs} {array} {ndim}>")
-        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
         namespace = {"np": np, "point": numba.njit(point), "__name__": "adtriad.ad_core.vectorized"}
-        exec(compile(text, filename, "exec"), namespace)
-        _WRAPPERS[key] = namespace[name]
+        _WRAPPERS[key] = function_from_source(text, filename, name, namespace)
     return _WRAPPERS[key]
 
 
@@ -196,10 +213,8 @@ def _stencil_wrapper(sfunc, kernel, nargs, array, ndim, into, loc):
         lines.append("    return out" if not into else "    return")
         text = "\n".join(lines) + "\n"
         filename = f"<adtriad-stencil {kernel.__module__}.{kernel.__qualname__} {key[1:]}>"
-        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
         namespace = {"np": np, "point": numba.njit(point), "__name__": "adtriad.ad_core.decorated"}
-        exec(compile(text, filename, "exec"), namespace)
-        _STENCILS[key] = namespace[name]
+        _STENCILS[key] = function_from_source(text, filename, name, namespace)
     return _STENCILS[key]
 
 
@@ -323,12 +338,11 @@ def gufunc_wrapper(gufunc, loops: int = 0, looped: int | None = None):
     text = "\n".join(lines) + "\n"
     filename = (f"<adtriad-guvectorized {kernel.__module__}.{kernel.__qualname__} {loops} "
                 f"{looped}>")
-    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     namespace = {"np": np, "kernel": numba.njit(kernel),
                  "__name__": "adtriad.ad_core.guvectorized"}
-    exec(compile(text, filename, "exec"), namespace)
-    _GUFUNCS[key] = (namespace[name], gufunc)  # kept alive: ids stay unique
-    return namespace[name]
+    _GUFUNCS[key] = (function_from_source(text, filename, name, namespace),
+                     gufunc)  # kept alive: ids stay unique
+    return _GUFUNCS[key][0]
 
 
 def gufunc_layout(gufunc, ranks: list) -> tuple:
@@ -361,17 +375,13 @@ def gufunc_stand_in(gufunc):
         if typed is gufunc:
             return stand_in
     gufunc_wrapper(gufunc)  # the signature is supported
-    params = ", ".join(f"x{k}" for k in range(len(gufunc.gufunc_builder.sin)))
 
     def choose(*argtypes):
         return gufunc_wrapper(gufunc, *gufunc_layout(gufunc, [getattr(t, "ndim", 0)
                                                             for t in argtypes]))
-    namespace: dict = {"choose": choose}
-    exec(f"def stand_in({params}):\n    raise TypeError('compiled code only')\n"
-         f"def typer({params}):\n    return choose({params})\n", namespace)
-    overload(namespace["stand_in"])(namespace["typer"])
-    _STAND_INS[namespace["stand_in"]] = gufunc
-    return namespace["stand_in"]
+    stand_in = typed_stand_in(len(gufunc.gufunc_builder.sin), choose)
+    _STAND_INS[stand_in] = gufunc
+    return stand_in
 
 
 def every_gufunc_wrapper(gufunc) -> list:

@@ -22,15 +22,14 @@ user's line.
 from __future__ import annotations
 
 import copy
-import linecache
 from dataclasses import dataclass
 
 import numpy as np
 from numba.core import types
 from numba.core.errors import TypingError
-from numba.extending import overload
 
 from adtriad.ad_core import array_primitives, ir, naming
+from adtriad.ad_core.decorated import function_from_source, typed_stand_in
 from adtriad.ad_core.errors import ADError, at
 from adtriad.ad_core.resolve import NESTED
 from adtriad.ad_core.source import get_source_function
@@ -62,12 +61,8 @@ def stand_in(nested: Nested):
     """What the call is typed through: a function Numba compiles as the nested derivative
     (returning ``(d,)`` in forward mode, as autodiff_deferred does)."""
     if nested not in _STAND_INS:
-        params = ", ".join(f"x{k}" for k in range(len(_flat(nested))))
-        namespace: dict = {"choose": lambda *argtypes: wrapper(nested, argtypes, True)}
-        exec(f"def stand_in({params}):\n    raise TypeError('compiled code only')\n"
-             f"def typer({params}):\n    return choose({params})\n", namespace)
-        overload(namespace["stand_in"])(namespace["typer"])
-        _STAND_INS[nested] = namespace["stand_in"]
+        _STAND_INS[nested] = typed_stand_in(
+            len(_flat(nested)), lambda *argtypes: wrapper(nested, argtypes, True))
     return _STAND_INS[nested]
 
 
@@ -103,7 +98,8 @@ def wrapper(nested: Nested, argtypes: tuple, as_tuple: bool = False):
         raise TypingError(f"a nested call of {name} needs a float result")
     params = [f"x{k}" for k in range(len(argtypes))]
     vals = [params[v] for v, _ in positions]
-    lines = [f"def nested_{nested.mode.lower()}_{name}({', '.join(params)}):"]
+    function = f"nested_{nested.mode.lower()}_{name}"
+    lines = [f"def {function}({', '.join(params)}):"]
     if nested.mode == "Forward":
         dots = [params[s] for _, s in positions if s is not None]
         lines += [f"    d = tangent({', '.join(vals + dots)})[1]",
@@ -121,11 +117,9 @@ def wrapper(nested: Nested, argtypes: tuple, as_tuple: bool = False):
         lines.append("    return None")
     text = "\n".join(lines) + "\n"
     filename = f"<adtriad-nested {nested.mode} {name} {abs(hash(key))}>"
-    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     namespace = {"np": np, "_prim": array_primitives, "tangent": module.tangent,
                  "__name__": "adtriad.ad_core.nested"}
-    exec(compile(text, filename, "exec"), namespace)
-    _WRAPPERS[key] = namespace[lines[0][4:lines[0].index("(")]]
+    _WRAPPERS[key] = function_from_source(text, filename, function, namespace)
     return _WRAPPERS[key]
 
 

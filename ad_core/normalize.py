@@ -1156,18 +1156,29 @@ class _Constants(ast.NodeTransformer):
         return node
 
 
-def _int_constants(fdef) -> dict:
-    """Locals bound once, to an integer literal: name -> value."""
+def _bindings_count(fdef) -> dict:
+    """How many statements bind each local name (assignments and loop targets)."""
     counts: dict = {}
-    values: dict = {}
     for node in ast.walk(fdef):
         for t in _Normalizer._targets(node):
             for name in _bound_names(t):
                 counts[name] = counts.get(name, 0) + 1
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and \
-                isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Constant):
-            values[node.targets[0].id] = node.value.value
-    return {n: v for n, v in values.items() if counts.get(n) == 1}
+    return counts
+
+
+def _bound_once_to(fdef, kind) -> dict:
+    """Locals bound by one statement only, ``name = <an ast node of type kind>``: name ->
+    that node."""
+    counts = _bindings_count(fdef)
+    return {node.targets[0].id: node.value for node in ast.walk(fdef)
+            if isinstance(node, ast.Assign) and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name) and isinstance(node.value, kind)
+            and counts.get(node.targets[0].id) == 1}
+
+
+def _int_constants(fdef) -> dict:
+    """Locals bound once, to an integer literal: name -> value."""
+    return {n: c.value for n, c in _bound_once_to(fdef, ast.Constant).items()}
 
 
 def _list_names(fdef) -> set:
@@ -1185,19 +1196,10 @@ def _list_names(fdef) -> set:
 def _local_lambdas(fdef) -> dict:
     """Lambdas bound once to a local name that is only ever called (``f = lambda x: x * x``
     then ``f(y)``): name -> the lambda."""
-    bound: dict = {}
-    counts: dict = {}
-    for node in ast.walk(fdef):
-        for t in _Normalizer._targets(node):
-            for name in _bound_names(t):
-                counts[name] = counts.get(name, 0) + 1
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda) and \
-                len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            bound[node.targets[0].id] = node.value
     called = {id(n.func) for n in ast.walk(fdef) if isinstance(n, ast.Call)}
     uses = [n for n in ast.walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
-    return {name: lam for name, lam in bound.items() if counts.get(name) == 1 and
-            all(id(u) in called for u in uses if u.id == name)}
+    return {name: lam for name, lam in _bound_once_to(fdef, ast.Lambda).items()
+            if all(id(u) in called for u in uses if u.id == name)}
 
 
 def _stencil_calls(fdef) -> set:
