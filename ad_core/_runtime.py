@@ -1,12 +1,14 @@
 """Compiled helpers the generated derivative code calls: the tape.
 
 The tape is two stacks — ``float64`` values, and ``int64`` values (ints, booleans, branch
-decisions, loop trip counts, array shapes) — each a fixed array with a fill count, plus a
-list of spilled chunks. A push into a full array moves its content to the spill list
-(:func:`spill`); a pop from an empty array brings the last chunk back (:func:`refill`). The
-arrays are never rebound, which keeps tight loops free of reference counting; callers size
-the arrays from the previous run (``capacity_f``, ``capacity_i``) so spills are rare.
-Pushes and pops are inlined in the generated code.
+decisions, loop trip counts, array shapes) — each an array with a fill count. A push into a
+full array grows it (:func:`grown`: a copy twice the size; the generated code rebinds the
+array only on that branch, which keeps tight loops free of reference counting), and every
+augmented function hands its (possibly new) arrays back with the counts. A pop needs no check:
+a stack is one array. A loop whose trip count is known on entry and whose body pushes a fixed
+number of values makes room for all of them at once, and its body pushes without checks.
+Callers size the arrays from the previous run (``capacity_f``, ``capacity_i``) so growth is
+rare. Pushes and pops are inlined in the generated code.
 """
 
 from __future__ import annotations
@@ -14,16 +16,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, types
-from numba.typed import List
+from numba import njit
 
 INITIAL_CAPACITY = 1024
-
-
-@njit(cache=True)
-def new_spills():
-    """Empty spill lists for the float and int stacks."""
-    return List.empty_list(types.float64[::1]), List.empty_list(types.int64[::1])
 
 
 def new_stacks(capacity_f: int, capacity_i: int):
@@ -33,56 +28,38 @@ def new_stacks(capacity_f: int, capacity_i: int):
 
 
 @njit(cache=True)
-def spill(stack, n, spills):
-    """Move the first ``n`` values of a full stack into the spill list; the new count is 0."""
-    spills.append(stack[:n].copy())
-    return 0
+def grown(stack, n, more):
+    """``stack`` if it has room for ``more`` values after its first ``n``; else a copy of
+    those ``n`` values in an array at least twice as big."""
+    if n + more <= stack.shape[0]:
+        return stack
+    bigger = np.empty(max(2 * stack.shape[0], n + more), stack.dtype)
+    bigger[:n] = stack[:n]
+    return bigger
 
 
 @njit(cache=True)
-def refill(stack, spills):
-    """Bring the last spilled chunk back into an empty stack; returns the new count."""
-    chunk = spills.pop()
-    stack[:chunk.size] = chunk
-    return chunk.size
-
-
-@njit(cache=True)
-def push_array(tf, nf, ti, ni, sf, si, a):
+def push_array(tf, nf, ti, ni, a):
     """Push an array's values (on the float stack, converted) and then its shape."""
+    tf = grown(tf, nf, a.size)
     for v in a.flat:
-        if nf >= tf.shape[0]:
-            nf = spill(tf, nf, sf)
         tf[nf] = v
         nf += 1
+    ti = grown(ti, ni, a.ndim)
     for d in range(a.ndim):
-        if ni >= ti.shape[0]:
-            ni = spill(ti, ni, si)
         ti[ni] = a.shape[d]
         ni += 1
-    return nf, ni
+    return tf, nf, ti, ni
 
 
 @njit(cache=True)
-def pop_into(stack, n, spills, target):
+def pop_into(stack, n, target):
     """Pop ``target.size`` values into ``target`` (any rank or layout; the inverse of the
     value part of push_array)."""
     for k in range(target.size - 1, -1, -1):
-        if n == 0:
-            n = refill(stack, spills)
         n -= 1
         target.flat[k] = stack[n]
     return n
-
-
-@njit(cache=True)
-def stored_size(n, spills):
-    """Values held by a stack: its count plus every spilled chunk (for the next run's size).
-    Compiled, because calling a typed list's methods from Python compiles them anew."""
-    total = n
-    for chunk in spills:
-        total += chunk.size
-    return total
 
 
 @njit(cache=True)

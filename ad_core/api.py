@@ -56,11 +56,11 @@ def _check_overlaps(f, anns) -> None:
         shadowed = isinstance(a, (Duplicated, DuplicatedNoNeed, MixedDuplicated) + BATCHED)
         for v, dv, diff in _leaves(a):
             if isinstance(v, np.ndarray):
-                arrays.append((f"{label} (primal)", v, shadowed))
+                arrays.append((label.plus(" (primal)"), v, shadowed))
             if diff and isinstance(dv, np.ndarray):
-                arrays.append((f"{label} (shadow)", dv, True))
+                arrays.append((label.plus(" (shadow)"), dv, True))
             elif diff and isinstance(dv, (tuple, list)):
-                arrays += [(f"{label} (shadow {j + 1})", d, True) for j, d in enumerate(dv)
+                arrays += [(label.plus(f" (shadow {j + 1})"), d, True) for j, d in enumerate(dv)
                            if isinstance(d, np.ndarray)]
     for i in range(len(arrays)):
         for j in range(i + 1, len(arrays)):
@@ -98,10 +98,24 @@ def _is_float_scalar(v) -> bool:
     return isinstance(v, (float, np.floating)) and not isinstance(v, bool)
 
 
-def _label(f, k: int) -> str:
-    py = python_function(f)
-    names = py.__code__.co_varnames[:py.__code__.co_argcount]
-    return f"argument {k + 1} ({names[k]!r})" if k < len(names) else f"argument {k + 1}"
+class _label:
+    """How messages name argument ``k`` of ``f`` (``argument 2 ('x')``), spelled only when a
+    message is made: every call labels every argument, and few calls fail."""
+
+    def __init__(self, f, k: int, suffix: str = ""):
+        self.f, self.k, self.suffix = f, k, suffix
+
+    def plus(self, suffix: str) -> "_label":
+        return _label(self.f, self.k, self.suffix + suffix)
+
+    def __str__(self) -> str:
+        py = python_function(self.f)
+        names = py.__code__.co_varnames[:py.__code__.co_argcount]
+        k = self.k
+        name = f"argument {k + 1} ({names[k]!r})" if k < len(names) else f"argument {k + 1}"
+        return name + self.suffix
+
+    __format__ = lambda self, spec: format(str(self), spec)  # noqa: E731
 
 
 def _prepare(mode: Mode, f, args) -> tuple[list, list, tuple]:
@@ -136,14 +150,14 @@ def _prepare(mode: Mode, f, args) -> tuple[list, list, tuple]:
                 raise ADError(f"{label}: {type(a).__name__} takes a tuple of shadows, one per "
                               f"direction, got {type(a.dval).__name__}")
             for lane, shadow in enumerate(a.dval):
-                _check_shadow(Duplicated(a.val, shadow), f"{label}, shadow {lane + 1}", mode)
+                _check_shadow(Duplicated(a.val, shadow), label.plus(f", shadow {lane + 1}"), mode)
         for v, dv, _ in _leaves(a):
             _check_array_value(v, label)
             if isinstance(dv, (tuple, list)):
                 for shadow in dv:
-                    _check_array_value(shadow, f"{label} (shadow)")
+                    _check_array_value(shadow, label.plus(" (shadow)"))
             else:
-                _check_array_value(dv, f"{label} (shadow)")
+                _check_array_value(dv, label.plus(" (shadow)"))
         anns.append(a)
         vals.append(a.val)
         mask.append(isinstance(a, (Active, Duplicated, DuplicatedNoNeed, MixedDuplicated)
@@ -196,9 +210,9 @@ def _check_mixed(a, label: str, mode: Mode) -> None:
                       "value and a tuple shadow with one entry per field")
     for k, (v, dv) in enumerate(zip(a.val, a.dval)):
         if isinstance(v, np.ndarray) and np.issubdtype(v.dtype, np.floating):
-            _check_shadow(Duplicated(v, dv), f"{label}, field {k + 1}", mode)
+            _check_shadow(Duplicated(v, dv), label.plus(f", field {k + 1}"), mode)
         elif mode.is_forward and _is_float_scalar(v):
-            _check_shadow(Duplicated(v, dv), f"{label}, field {k + 1}", mode)
+            _check_shadow(Duplicated(v, dv), label.plus(f", field {k + 1}"), mode)
 
 
 def _leaves(a):
@@ -274,14 +288,34 @@ def _check_shadow(a, label: str, mode: Mode) -> None:
 
 
 def _argtypes(vals) -> tuple:
-    out = []
-    for v in vals:
-        try:
-            out.append(numba.typeof(v))
-        except ValueError:
-            raise ADError(f"cannot differentiate with an argument of type {type(v).__name__}: "
-                          "Numba cannot type it") from None
-    return tuple(out)
+    return tuple(_typeof(v) for v in vals)
+
+
+_ARRAY_TYPES: dict = {}  # what numba.typeof gives an ndarray, by what it depends on
+
+
+def _typeof(v):
+    """numba.typeof(v), with NumPy arrays looked up by dtype, rank and flags: typeof costs
+    tens of microseconds a call, which is most of a small call's time."""
+    if type(v) is np.ndarray:
+        flags = v.flags
+        key = (v.dtype, v.ndim, flags.c_contiguous, flags.f_contiguous, flags.writeable,
+               flags.aligned)
+        found = _ARRAY_TYPES.get(key)
+        if found is None:
+            found = _ARRAY_TYPES[key] = _typeof_any(v)
+        return found
+    if type(v) is float:
+        return numba.types.float64
+    return _typeof_any(v)
+
+
+def _typeof_any(v):
+    try:
+        return numba.typeof(v)
+    except ValueError:
+        raise ADError(f"cannot differentiate with an argument of type {type(v).__name__}: "
+                      "Numba cannot type it") from None
 
 
 def _cast_like(value, like):

@@ -278,9 +278,8 @@ Every line ends with the file:line of the user code it comes from.
 import math
 import numpy as np
 from numba import njit
-from adtriad.ad_core._runtime import new_spills as _new_spills, pop_into as _pop_into
+from adtriad.ad_core._runtime import grown as _grown, pop_into as _pop_into
 from adtriad.ad_core._runtime import push_array as _push_array, range_len as _range_len
-from adtriad.ad_core._runtime import refill as _refill, spill as _spill, stored_size as _stored_size
 from adtriad.ad_core._runtime import digamma as _digamma
 from adtriad.ad_core import array_primitives as _prim
 from adtriad.ad_core._runtime import pop_into_unchecked as _pop_into_unchecked
@@ -321,12 +320,10 @@ def render(builder: Builder, top: Spec, sf: SourceFunction, argtypes, options: s
         lines.append(f"""
 @njit(cache=True)
 def augmented({', '.join(params + [naming.TAPE_F, naming.TAPE_I])}):
-    {naming.SPILL_F}, {naming.SPILL_I} = _new_spills()
     {naming.TAPE_NF} = 0
     {naming.TAPE_NI} = 0
-    {naming.PREFIX}_result, {naming.TAPE_NF}, {naming.TAPE_NI} = {top.aug_name}({', '.join(params + list(naming.TAPE))})
-    sizes = (_stored_size({naming.TAPE_NF}, {naming.SPILL_F}), _stored_size({naming.TAPE_NI}, {naming.SPILL_I}))
-    return {naming.PREFIX}_result, ({tape}), sizes
+    {naming.PREFIX}_result, {tape} = {top.aug_name}({', '.join(params + list(naming.TAPE))})
+    return {naming.PREFIX}_result, ({tape}), ({naming.TAPE_NF}, {naming.TAPE_NI})
 
 
 augmented_core = {top.aug_name}

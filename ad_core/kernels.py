@@ -25,7 +25,6 @@ import numba
 import numpy as np
 
 from adtriad.ad_core import loader
-from adtriad.ad_core._runtime import new_spills
 from adtriad.ad_core.annotations import Active, Const, Duplicated, DuplicatedNoNeed
 from adtriad.ad_core.device import atomic_arrays, exclusive_arrays, written_arrays
 from adtriad.ad_core.errors import ADError
@@ -365,13 +364,11 @@ def _reverse_threads(module, n_active: int, parallel: bool, n_vals: int, n_bars:
     if key not in _REVERSE_LOOPS:
         stores = "".join(f"{_BODY}per_thread[{j}, k] = derivs[{j}]" for j in range(n_active))
         setup = ("        tf = np.empty(1024, np.float64)\n"
-                 "        ti = np.empty(1024, np.int64)\n"
-                 "        sf, si = new_spills()\n")
+                 "        ti = np.empty(1024, np.int64)\n")
         loops = _LOOPS.replace("{setup}", setup)
         vals, bars = _spread("vals", n_vals), _spread("bars", n_bars)
         _REVERSE_LOOPS[key] = _compiled_loop(f"""
-def loop(g0, g1, g2, b0, b1, b2, vals, bars, per_thread, chunks):{loops}{_BODY}result, nf, ni = augmented({_IDX}{vals}, tf, 0, ti, 0, sf, si){_BODY}derivs = adjoint({_IDX}{vals}{bars}, 0.0, tf, nf, ti, ni, sf, si){stores}{_BODY}k += 1
-""", {"augmented": _inlined(module.augmented_core), "adjoint": _inlined(module.adjoint),
-      "new_spills": new_spills},
+def loop(g0, g1, g2, b0, b1, b2, vals, bars, per_thread, chunks):{loops}{_BODY}result, tf, nf, ti, ni = augmented({_IDX}{vals}, tf, 0, ti, 0){_BODY}derivs = adjoint({_IDX}{vals}{bars}, 0.0, tf, nf, ti, ni){stores}{_BODY}k += 1
+""", {"augmented": _inlined(module.augmented_core), "adjoint": _inlined(module.adjoint)},
             parallel)
     return _REVERSE_LOOPS[key]

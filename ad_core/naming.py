@@ -42,11 +42,10 @@ def callee(fname: str, n: int, kind: str) -> str:
     return f"{fname}__{kind}{n}"
 
 
-# Tape state: a float64 stack and an int64 stack with their fill counts and spill lists.
+# Tape state: a float64 stack and an int64 stack with their fill counts.
 TAPE_F, TAPE_NF, TAPE_I, TAPE_NI = (f"{PREFIX}_tape_f", f"{PREFIX}_tape_nf",
                                     f"{PREFIX}_tape_i", f"{PREFIX}_tape_ni")
-SPILL_F, SPILL_I = f"{PREFIX}_spill_f", f"{PREFIX}_spill_i"
-TAPE = (TAPE_F, TAPE_NF, TAPE_I, TAPE_NI, SPILL_F, SPILL_I)
+TAPE = (TAPE_F, TAPE_NF, TAPE_I, TAPE_NI)
 # Deterministic device code logs shared adjoint contributions (values, keys) instead of
 # adding them with atomics; they are summed in a fixed order after the launch.
 LOG_V, LOG_K = f"{PREFIX}_log_v", f"{PREFIX}_log_k"
@@ -69,6 +68,11 @@ def loop_start(uid: int) -> str:
 
 def loop_step(uid: int) -> str:
     return f"{PREFIX}_step{uid}"
+
+
+def planned_trips(uid: int) -> str:
+    """A loop's trip count as its range gives it on entry (room is made for its pushes)."""
+    return f"{PREFIX}_planned{uid}"
 
 
 def rev_index(uid: int) -> str:

@@ -21,6 +21,7 @@ array elements that are never written are recomputed instead of taped.
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import numba
@@ -31,8 +32,9 @@ from adtriad.ad_core.emit import (Emitter, applied_to, atom_type, no_rule, parti
 from adtriad.ad_core.errors import ADError, at, spoken
 from adtriad.ad_core.typeinfer import is_array, is_float, jitted
 
-TF, NF, TI, NI, SF, SI = naming.TAPE
+TF, NF, TI, NI = naming.TAPE
 COUNTS = f"{NF}, {NI}"
+STACKS = {"f": (TF, NF), "i": (TI, NI)}
 G = naming.GRAD
 # integer helpers of index arithmetic (np.ndindex loops): recomputed like integer arithmetic
 _INDEX_HELPERS = ("_prim.unravel", "_prim.size_of", "_prim.list_index")
@@ -49,7 +51,8 @@ def generate(spec, builder) -> tuple[str, str]:
         if reads <= needed:
             break
         needed = needed | reads
-    gen = _Reverse(spec, builder, needed=needed, read_sites=probe.read_sites)
+    gen = _Reverse(spec, builder, needed=needed, read_sites=probe.read_sites,
+                   read_by=probe.read_by)
     code = gen.augmented(), gen.adjoint()
     # arrays whose contents the adjoint sweep puts back (written in place, through a view
     # too, or handed to a callee): the caller saves and restores their final values
@@ -59,7 +62,8 @@ def generate(spec, builder) -> tuple[str, str]:
 
 
 class _Reverse:
-    def __init__(self, spec, builder, needed: set, read_sites: dict | None = None):
+    def __init__(self, spec, builder, needed: set, read_sites: dict | None = None,
+                 read_by: dict | None = None):
         self.spec = spec
         self.nf = spec.nf
         self.ti = spec.ti
@@ -69,6 +73,8 @@ class _Reverse:
         self.reads: set[str] = set()
         self.read_sites: dict[str, list] = {}  # name -> loops (uids) around each read
         self.prior_sites = read_sites or {}
+        self.read_by: dict[int | None, set] = {}  # statement id -> names its adjoint reads
+        self.current: int | None = None  # the statement whose adjoint is being written
         self.loop_stack: list[int] = []
         self.body = self.nf.body[:-1]
         self.ret = self.nf.body[-1]
@@ -83,29 +89,40 @@ class _Reverse:
             elif isinstance(s, ir.Store):
                 self.stored.add(s.target)
         self.program_vars = set(self.nf.params) | set(self.assign_count) | self.for_vars
+        # assignments whose old value the adjoint reads (None in a probe: all of them)
+        self.old_read = None if read_by is None else self._old_values_read(read_by)
         self.call_arrays = {a.id for s in ir.walk(self.nf.body)
                             for c in _calls(s) for a in c.args
                             if isinstance(a, ir.Name) and is_array(self.ti.of(a.id))}
         self.recompute: dict[str, ir.Assign] = {}
         self.recompute_block: dict[str, int] = {}
         self.values: set = set()
+        self.device = spec.device
+        self.atomics = spec.atomics if self.device else frozenset()
+        # which names may share memory, and which statements write it
+        self.handed_over = self.handovers()
+        rep = aliasing.groups(self.nf, self.handed_over)
+        self.group = lambda n: rep.get(n, n)  # noqa: E731
+        self.writers = aliasing.writes(self.nf)
+        self.dirty = {self.group(n) for _, names in self.writers for n in names}
         self._find_recomputable(self.body)  # scalars; then views, once arrays are classified
         self._classify_arrays()
         self._find_recomputable(self.body)
         self._check_value_arrays()
         self._work: dict[int, bool] = {}
         # The unchecked flavor (used to differentiate derivative code again) has no capacity
-        # checks or spill lists, and passes results through the tape instead of tuples.
+        # checks or growth, and passes results through the tape instead of tuples.
         self.unchecked = spec.unchecked
-        self.tape = list(naming.TAPE[:4] if self.unchecked else naming.TAPE)
+        self.tape = list(naming.TAPE)
         # CUDA device code: a fixed-size tape (overflow counted, never written past), shared
-        # adjoint contributions added atomically or logged (see device.py)
-        self.device = spec.device
+        # adjoint contributions added atomically or logged (see device.py); self.atomics:
+        # arrays a kernel changes only with cuda.atomic.add (which reached here as a[i] += v)
         if self.device == "log":
             self.tape += [naming.LOG_V, naming.LOG_K]
-        # arrays a kernel changes only with cuda.atomic.add (which reached here as a[i] += v)
-        self.atomics = spec.atomics if self.device else frozenset()
         self.tape_args = ", ".join(self.tape)
+        # what an augmented call hands back: the counts, and (growing stacks) the arrays
+        self.tape_out = COUNTS if self.unchecked else ", ".join(naming.TAPE)
+        self.room: set = set()  # stacks with room for every push of the current loop
         self.lanes = range(spec.width)
         self.lane = 0
 
@@ -141,6 +158,49 @@ class _Reverse:
                           "tape", "unpack it into separate variables")
         return True
 
+    def pushes_at(self, s: ir.Assign) -> bool:
+        """Is the old value of ``s.target`` taped at ``s``? Only when the adjoint sweep reads
+        that value: a running sum's intermediate values (``v += a[j] * b[j]`` in a loop, then
+        ``sq += v * v``) are never read, only the last one is."""
+        return self.pushes(s.target) and (self.old_read is None or id(s) in self.old_read)
+
+    def _old_values_read(self, read_by: dict) -> set:
+        """Ids of the assignments whose target's old value some adjoint statement reads.
+
+        The restore model runs the adjoint of statement Q with every variable holding the
+        value it had right after Q ran. So the value x holds just before an assignment S is
+        read when the adjoint of a statement executed between x's previous assignment
+        (included) and S reads x: a forward pass over the program, the set of variables whose
+        current value has been read so far, joined over branches and iterated to a fixed
+        point over loops."""
+        found: set = set()
+
+        def block(stmts, live: frozenset) -> frozenset:
+            for x in stmts:
+                reads = read_by.get(id(x), set())
+                if isinstance(x, ir.Assign):
+                    if x.target in live:
+                        found.add(id(x))
+                    live = (live - {x.target}) | reads
+                elif isinstance(x, ir.If):
+                    live = block(x.body, live) | block(x.orelse, live) | reads
+                elif isinstance(x, (ir.For, ir.While)):
+                    var = {x.var} if isinstance(x, ir.For) else set()
+                    entry = live
+                    while True:
+                        end = block(x.body, entry - var)
+                        if entry | end == entry:
+                            break
+                        entry = entry | end
+                    # (the loop's own reads, its bounds, see the values after it)
+                    live = live | end | reads
+                else:
+                    live = live | reads
+            return live
+
+        block(self.nf.body, frozenset())
+        return found
+
     def store_pushes(self, array: str) -> bool:
         return array in self.N or (self.spec.is_callee and array in self.nf.params)
 
@@ -175,7 +235,7 @@ class _Reverse:
         if isinstance(s, ir.Assign):
             if isinstance(s.value, ir.Call) and self.call_differentiated(s.value):
                 return True
-            return s.target in self.active or self.pushes(s.target) or \
+            return s.target in self.active or self.pushes_at(s) or \
                 self.saves_array(s.target)
         if isinstance(s, ir.Store):
             return s.target in self.active or self.store_pushes(s.target)
@@ -198,11 +258,6 @@ class _Reverse:
         is checked here (else the array is refused at its line)."""
         self.identity: set = set()
         self.values: set = set()
-        self.handed_over = self.handovers()
-        rep = aliasing.groups(self.nf, self.handed_over)
-        self.group = lambda n: rep.get(n, n)  # noqa: E731
-        self.writers = aliasing.writes(self.nf)
-        dirty = self.dirty = {self.group(n) for _, names in self.writers for n in names}
         direct = {n for _, names in self.writers for n in names}
         for name in self.nf.params:  # rewrites.rebound_array_params made these locals
             if self.kind(name) == "array" and name in self.assign_count:
@@ -350,8 +405,8 @@ class _Reverse:
             elif isinstance(v, ir.Index):
                 array = v.value.id
                 if self.kind(array) == "array":
-                    if array in self.stored or array in self.call_arrays or \
-                            any(isinstance(i, ir.Slice) for i in v.index):
+                    if any(isinstance(i, ir.Slice) for i in v.index) or \
+                            not (self.never_written(array) or self.restored(array)):
                         continue
                 elif array not in self.recompute:
                     continue  # a tuple that may change
@@ -359,7 +414,11 @@ class _Reverse:
             elif isinstance(v, ir.Attr) and v.attr in ("shape", "size", "ndim") and \
                     self.fixed(v.value.id):
                 inputs = set()
-            elif isinstance(v, (ir.BinOp, ir.UnaryOp)) and self.kind(s.target) == "int":
+            elif isinstance(v, (ir.BinOp, ir.UnaryOp)) and (
+                    self.kind(s.target) == "int" or all(
+                        n in self.recompute or self.fixed(n) for n in ir.expr_names(v))):
+                # integer arithmetic; float arithmetic of values that are recomputed or fixed
+                # (the heat stencil's Laplacian): a few operations instead of a tape entry
                 inputs = set(ir.expr_names(v))
             elif isinstance(v, ir.TupleExpr) and all(
                     isinstance(x, ir.Const) or self.kind(x.id) == "int" for x in v.elts
@@ -376,10 +435,46 @@ class _Reverse:
                          for j in uses)
             if not uses or total != nested:
                 continue
-            if inputs & ir.assigned_in(later[:uses[-1] + 1]):
+            window = later[:uses[-1] + 1]
+            if inputs & ir.assigned_in(window):
                 continue
+            if self.kind(s.target) != "array" and self.writes_memory_of(inputs, window):
+                continue  # a value loaded before the write (a view is memory, taken again)
             self.recompute[s.target] = s
             self.recompute_block[s.target] = id(stmts)
+
+    def never_written(self, array: str) -> bool:
+        """Is nothing in the call written into ``array``'s memory (by any name sharing it)?"""
+        return self.group(array) not in self.dirty and array not in self.call_arrays
+
+    def restored(self, array: str) -> bool:
+        """Does the adjoint sweep put back every write into ``array``'s memory, so that a load
+        of it can be taken again where the adjoint reads it (given no write in between)? Yes
+        when ``array`` is bound once for the call and written only by element stores through
+        its own name (element, slice or mask stores) or by user functions it is passed to:
+        the restore model undoes both once the adjoint reads the array. Not on the GPU, where other threads read the
+        memory while one thread puts it back."""
+        if self.device or array in self.atomics or not self.fixed(array):
+            return False
+        group = self.group(array)
+        for w, names in self.writers:
+            if not any(self.group(n) == group for n in names):
+                continue
+            by_name = isinstance(w, ir.Store) and w.target == array
+            by_callee = not isinstance(w, ir.Store) and w.value.fn.key == "user" and \
+                names == {array}
+            through_indices = by_name and not self.is_mask_store(w) and any(
+                isinstance(i, ir.Name) and self.kind(i.id) == "array" for i in w.index)
+            if not (by_name or by_callee) or through_indices:
+                return False  # (a store through an array of indices is not undone)
+        return True
+
+    def writes_memory_of(self, names: set, stmts: list) -> bool:
+        """Do ``stmts`` write memory that one of the arrays ``names`` may share?"""
+        groups = {self.group(n) for n in names if self.kind(n) == "array"}
+        inside = {id(x) for x in ir.walk(stmts)}
+        return any(id(w) in inside and any(self.group(n) in groups for n in written)
+                   for w, written in self.writers)
 
     def fixed(self, name: str) -> bool:
         """Is ``name`` bound once for the whole call (a parameter never reassigned, or a local
@@ -421,6 +516,7 @@ class _Reverse:
         for name in re.findall(r"(?<![.\w])([A-Za-z_]\w*)", text):
             self.reads.add(name)
             self.read_sites.setdefault(name, []).append(frozenset(self.loop_stack))
+            self.read_by.setdefault(self.current, set()).add(name)
         return text
 
     def restores_loop_var(self, s: ir.For) -> bool:
@@ -444,7 +540,7 @@ class _Reverse:
             if name in self.values:
                 self.save_value_array(name)
             elif self.kind(name) == "array":
-                out(f"{COUNTS} = {self.push_array_call(name)}")
+                out(f"{self.tape_out} = {self.push_array_call(name)}")
             else:
                 self.push(name)
         value = "None" if self.ret.value is None else ir.atom_src(self.ret.value)
@@ -453,7 +549,7 @@ class _Reverse:
                 self.push_value("f" if is_float(self.spec.ti.restype) else "i", value)
             out(f"return {COUNTS}", self.ret.loc)
         else:
-            out(f"return {value}, {COUNTS}", self.ret.loc)
+            out(f"return {value}, {self.tape_out}", self.ret.loc)
         return "\n".join([head] + out.lines)
 
     def init_locals(self) -> None:
@@ -470,7 +566,7 @@ class _Reverse:
     def save_value_array(self, name: str) -> None:
         """Before a value array is rebound: save it, or its shape."""
         if self.saves_array(name):
-            self.out(f"{COUNTS} = {self.push_array_call(name)}")
+            self.out(f"{self.tape_out} = {self.push_array_call(name)}")
         elif self.saves_shape(name):
             for d in range(self.ti.of(name).ndim):
                 self.push_value("i", f"{name}.shape[{d}]")
@@ -490,21 +586,20 @@ class _Reverse:
         self.push_value("f" if self.kind(name) == "float" else "i", value)
 
     def push_value(self, stack: str, value: str) -> None:
-        """Inline push; a full stack spills its content (the array itself is never rebound)."""
-        tape, count, spills = (TF, NF, SF) if stack == "f" else (TI, NI, SI)
+        """Inline push; a full stack grows (a copy of twice the size: the rebinding happens
+        only on that rare branch, which keeps tight loops free of reference counting)."""
+        tape, count = STACKS[stack]
         if self.device:  # the count goes on past the end: the caller sees the overflow
             self.out(f"if {count} < {tape}.shape[0]: {tape}[{count}] = {value}")
             self.out(f"{count} += 1")
             return
-        if not self.unchecked:
-            self.out(f"if {count} >= {tape}.shape[0]: {count} = _spill({tape}, {count}, {spills})")
+        if not (self.unchecked or stack in self.room):
+            self.out(f"if {count} >= {tape}.shape[0]: {tape} = _grown({tape}, {count}, 1)")
         self.out(f"{tape}[{count}] = {value}; {count} += 1")
 
     def pop_value(self, stack: str) -> str:
-        """Inline pop; returns the expression of the popped value."""
-        tape, count, spills = (TF, NF, SF) if stack == "f" else (TI, NI, SI)
-        if not self.unchecked:
-            self.out(f"if {count} == 0: {count} = _refill({tape}, {spills})")
+        """Inline pop (a stack is one array: nothing to check); returns the popped value."""
+        tape, count = STACKS[stack]
         self.out(f"{count} -= 1")
         return f"{tape}[{count}]"
 
@@ -518,13 +613,13 @@ class _Reverse:
         self.refuse_array_tape(array)
         if self.unchecked:
             return f"_push_array_unchecked({TF}, {NF}, {TI}, {NI}, {array})"
-        return f"_push_array({self.tape_args}, {array})"
+        return f"_push_array({TF}, {NF}, {TI}, {NI}, {array})"
 
     def pop_into_call(self, target: str) -> str:
         self.refuse_array_tape(target)
         if self.unchecked:
             return f"_pop_into_unchecked({TF}, {NF}, {target})"
-        return f"_pop_into({TF}, {NF}, {SF}, {target})"
+        return f"_pop_into({TF}, {NF}, {target})"
 
     def call_result(self, callee, target: str) -> None:
         """In the unchecked flavor a callee's result comes back on the tape."""
@@ -543,7 +638,7 @@ class _Reverse:
             if s.inplace and self.kind(s.target) == "array":
                 raise ADError(f"{s.loc}: in-place `{s.target} op= ...` on an array is not "
                               "supported yet; write a loop over its elements")
-            if self.pushes(s.target):
+            if self.pushes_at(s):
                 self.push(s.target)
             self.save_value_array(s.target)
             if isinstance(s.value, ir.Call) and s.value.fn.key == "rule":
@@ -555,7 +650,7 @@ class _Reverse:
                     out(f"{COUNTS} = {callee.aug_name}({args})", s.loc)
                     self.call_result(callee, s.target)
                 else:
-                    out(f"{s.target}, {COUNTS} = {callee.aug_name}({args})", s.loc)
+                    out(f"{s.target}, {self.tape_out} = {callee.aug_name}({args})", s.loc)
             elif self.copied_alias(s):
                 # the memory it shares is written later: the tape must keep the values it
                 # has here, so the augmented sweep holds a copy (equal while it is used)
@@ -577,7 +672,7 @@ class _Reverse:
                                 "indices", "write the elements in a loop, or use a mask")
             if self.store_pushes(s.target):
                 if self.is_slice_store(s) or self.is_mask_store(s):
-                    out(f"{COUNTS} = {self.push_array_call(f'{s.target}[{idx}]')}")
+                    out(f"{self.tape_out} = {self.push_array_call(f'{s.target}[{idx}]')}")
                 else:
                     self.push_value("f" if self.elem_is_float(s.target) else "i",
                                     f"{s.target}[{idx}]")
@@ -592,7 +687,8 @@ class _Reverse:
                     out(f"{COUNTS} = {callee.aug_name}({args})", s.loc)
                     self.call_result(callee, f"{naming.PREFIX}_unused")
                 else:
-                    out(f"{naming.PREFIX}_unused, {COUNTS} = {callee.aug_name}({args})", s.loc)
+                    out(f"{naming.PREFIX}_unused, {self.tape_out} = {callee.aug_name}({args})",
+                        s.loc)
             else:
                 out(ir.expr_src(s.value), s.loc)
         elif isinstance(s, ir.If):
@@ -616,9 +712,15 @@ class _Reverse:
                 self.push(s.var)
             if counted:
                 out(f"{trips} = 0")
-            rng = f"range({ir.atom_src(s.start)}, {ir.atom_src(s.stop)}, {ir.atom_src(s.step)})"
-            out(f"for {s.var} in {rng}:", s.loc)
-            with out.indent():
+            bounds = ", ".join(ir.atom_src(b) for b in (s.start, s.stop, s.step))
+            per_trip = self.loop_pushes(s)
+            if per_trip:
+                out(f"{naming.planned_trips(s.uid)} = _range_len({bounds})")
+            for stack, n in per_trip.items():
+                tape, count = STACKS[stack]
+                out(f"{tape} = _grown({tape}, {count}, {naming.planned_trips(s.uid)} * {n})")
+            out(f"for {s.var} in range({bounds}):", s.loc)
+            with out.indent(), self.with_room(per_trip):
                 if counted:
                     out(f"{trips} += 1")
                 self.aug_block(s.body)
@@ -646,6 +748,43 @@ class _Reverse:
                 self.push_value("i", trips)
         elif isinstance(s, ir.Return):  # pragma: no cover - only the final Return remains
             raise TypeError("unexpected return")
+
+    def loop_pushes(self, s: ir.For) -> dict:
+        """Values each trip of ``s`` pushes, per stack ({'f': 2}), when the stacks can be given
+        room for all of them on entry, so that the body pushes without capacity checks and
+        LLVM can vectorize it (Enzyme's loop caches): its trip count is known then, and its
+        body pushes a fixed number of scalars (no branch, inner loop or call that pushes);
+        else {}."""
+        if self.unchecked or self.device or s.exit_flag or not self.work(s):
+            return {}
+        per_trip = {"f": 0, "i": 0}
+        for x in s.body:
+            if isinstance(x, (ir.If, ir.For, ir.While)) and self.work(x):
+                return {}
+            if isinstance(x, (ir.Assign, ir.ExprStmt)) and isinstance(x.value, ir.Call) and \
+                    self.call_differentiated(x.value) and x.value.fn.key != "rule":
+                return {}
+            if isinstance(x, ir.Assign):
+                if x.target in self.values and (self.saves_array(x.target) or
+                                                self.saves_shape(x.target)):
+                    return {}
+                if self.pushes_at(x):
+                    per_trip["f" if self.kind(x.target) == "float" else "i"] += 1
+            elif isinstance(x, ir.Store) and self.store_pushes(x.target):
+                if self.is_slice_store(x) or self.is_mask_store(x):
+                    return {}
+                per_trip["f" if self.elem_is_float(x.target) else "i"] += 1
+        return {stack: n for stack, n in per_trip.items() if n}
+
+    @contextlib.contextmanager
+    def with_room(self, per_trip: dict):
+        """Pushes inside the loop's body need no capacity check on these stacks."""
+        outer = self.room
+        self.room = set(per_trip)
+        try:
+            yield
+        finally:
+            self.room = outer
 
     def static_trips(self, s: ir.For) -> bool:
         """Can the reverse sweep recount this loop's trips from its bounds? Yes when it has no
@@ -772,6 +911,13 @@ class _Reverse:
             dims.append(f"{naming.PREFIX}_dim{d}")
             self.out(f"{dims[-1]} = {self.pop_value('i')}")
         self.out(f"{shape} = ({', '.join(reversed(dims))},)")
+        if not self.unchecked and t.layout == "C" and t.dtype == numba.types.float64:
+            # the values lie on the float stack in C order, and nothing writes there during
+            # the adjoint sweep: the array is that part of the stack, not a copy of it
+            size = " * ".join(dims) if dims else "1"
+            self.out(f"{NF} -= {size}")
+            self.out(f"{name} = {TF}[{NF}:{NF} + {size}].reshape({shape})")
+            return
         self.out(f"{name} = np.empty({shape}, np.{t.dtype.name})")
         self.out(f"{NF} = {self.pop_into_call(name)}")
 
@@ -780,10 +926,18 @@ class _Reverse:
         for s in reversed(stmts):
             if not self.work(s):
                 continue
-            for name in sorted(ir.reads_within(s)):
-                if self.recompute_block.get(name) == id(stmts):
+            outer, self.current = self.current, id(s)
+            # (a recomputed value whose own adjoint reads it, as a quotient's does, is taken
+            # again where it is reversed)
+            own = {s.target} if isinstance(s, ir.Assign) and s.target in self.N else set()
+            for name in sorted(ir.reads_within(s) | own):
+                # a scalar only when the adjoint reads it (see generate); a view always, since
+                # its adjoint is the same view of its source's adjoint
+                if self.recompute_block.get(name) == id(stmts) and \
+                        (name in self.N or self.kind(name) == "array"):
                     self.emit_recompute(name, recomputed)
             self.adj_stmt(s)
+            self.current = outer
 
     def adj_stmt(self, s) -> None:
         out = self.out
@@ -890,7 +1044,7 @@ class _Reverse:
                 self.contributions(s, g)
         if is_call:
             self.adj_call(e, grads, s.loc)
-        if self.pushes(t):
+        if self.pushes_at(s):
             self.pop(t)
         self.restore_value_array(t)
 

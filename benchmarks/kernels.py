@@ -54,3 +54,14 @@ def rnn(w, v, b, x):
         h = math.tanh(w * h + v * x[t] + b)
         s += h
     return s
+
+
+def newton(a, x0):
+    """Square roots by Newton's method, each iterated until it converges (a while loop)."""
+    s = 0.0
+    for i in range(a.shape[0]):
+        x = x0
+        while abs(x * x - a[i]) > 1e-12 * a[i]:
+            x = 0.5 * (x + a[i] / x)
+        s += x
+    return s

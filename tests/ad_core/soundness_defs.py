@@ -129,3 +129,32 @@ def returns_in_a_loop_only(x, m):
     t = x * 2.0
     for i in range(m):
         return t * x
+
+
+def load_then_write_through_a_view(x):
+    t = x[1]
+    y = x[1:]
+    y[0] = 5.0 * x[0]  # writes x[1] after t read it
+    return t * t + y[0]
+
+
+def stencil_steps(u, tmp, c, steps):
+    # diffusion with a coefficient per point: the flux difference is recomputed in reverse
+    # from u as the tape puts it back; each step's copy loop makes room on the tape once
+    n = u.shape[0]
+    for t in range(steps):
+        for i in range(1, n - 1):
+            flux = c[i] * (u[i + 1] - u[i]) - c[i - 1] * (u[i] - u[i - 1])
+            tmp[i] = u[i] + 0.25 * flux
+        for i in range(1, n - 1):
+            u[i] = tmp[i]
+    return np.sum(np.sin(u))
+
+
+def growing_rebinds(x, m):
+    # a value array rebound m times: saved whole each time (the tape grows past its first
+    # capacity), read back as a part of the stack
+    y = x * 1.0
+    for k in range(m):
+        y = np.sin(y) + 0.5 * y
+    return np.sum(y * y)
