@@ -17,7 +17,7 @@ import numba
 import numpy as np
 
 from adtriad.ad_core import build, loader, rules
-from adtriad.ad_core._runtime import new_stacks
+from adtriad.ad_core._runtime import new_key, new_stacks, release, spilled_size
 from adtriad.ad_core.annotations import (
     ANNOTATIONS, BATCHED, Active, BatchDuplicated, BatchDuplicatedNoNeed, Const, Duplicated,
     DuplicatedNoNeed, Forward, MixedDuplicated, Mode, Reverse,
@@ -465,7 +465,8 @@ def _first_run(module, values, *entries):
 
 
 def _run_augmented(module, vals):
-    """Run the augmented sweep on stacks reused from earlier calls (sized by the last run)."""
+    """Run the augmented sweep on stacks reused from earlier calls (sized by the last run),
+    with a fresh spill key; the tape is (stacks and counts, key)."""
     pool = module.__dict__.setdefault("stack_pool", [])
     hint = module.__dict__.get("tape_hint", (0, 0))
     try:
@@ -474,13 +475,15 @@ def _run_augmented(module, vals):
         tf, ti = new_stacks(*hint)
     if tf.shape[0] < hint[0] or ti.shape[0] < hint[1]:
         tf, ti = new_stacks(*hint)
-    primal, tape, sizes = module.augmented(*vals, tf, ti)
-    module.tape_hint = sizes
+    key = new_key()
+    primal, tape = module.augmented(*vals, tf, ti, key)
+    module.tape_hint = (tape[1] + spilled_size(key, "f"), tape[3] + spilled_size(key, "i"))
     return primal, tape
 
 
 def _release(module, tape) -> None:
-    """Give a consumed tape's stacks back for the next call."""
+    """Give a consumed tape's stacks back for the next call, and forget its spills."""
+    release(tape[4])
     module.__dict__.setdefault("stack_pool", []).append((tape[0], tape[2]))
 
 

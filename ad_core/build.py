@@ -9,8 +9,9 @@ request, the engine's own source, and the source of every function reached (plus
 read), so a stale file is never used.
 
 Entry points in a tangent module: ``tangent(params..., tangents of active params...)``.
-In a reverse module: ``augmented(params..., float_stack, int_stack) -> (result, tape, sizes)``
-(``sizes``: the values each stack held, to size the next run's stacks), ``augmented_core``
+In a reverse module: ``augmented(params..., float_stack, int_stack, spill_key) -> (result,
+tape)`` (``tape``: the stacks, their counts and the key their spilled chunks are kept under,
+``_runtime.spilled_size`` says how many), ``augmented_core``
 (the same on a caller's tape: ``(params..., *tape) -> (result, n_floats, n_ints)``),
 ``adjoint(params..., adjoint arrays..., seed, tape...) -> (scalar adjoints..., counts)``.
 Module constants: ``RESULT_KIND`` ('none', 'float', 'int', 'array', 'other'), ``PARAMS`` (the
@@ -278,8 +279,10 @@ Every line ends with the file:line of the user code it comes from.
 import math
 import numpy as np
 from numba import njit
-from adtriad.ad_core._runtime import grown as _grown, pop_into as _pop_into
-from adtriad.ad_core._runtime import push_array as _push_array, range_len as _range_len
+from adtriad.ad_core._runtime import pop_into as _pop_into, push_array as _push_array
+from adtriad.ad_core._runtime import range_len as _range_len, refill as _refill, spill as _spill
+from adtriad.ad_core._runtime import reserve_f as _reserve_f, reserve_i as _reserve_i
+from adtriad.ad_core._runtime import take_f as _take_f, take_i as _take_i
 from adtriad.ad_core._runtime import digamma as _digamma
 from adtriad.ad_core import array_primitives as _prim
 from adtriad.ad_core._runtime import pop_into_unchecked as _pop_into_unchecked
@@ -319,11 +322,11 @@ def render(builder: Builder, top: Spec, sf: SourceFunction, argtypes, options: s
         tape = ", ".join(naming.TAPE)
         lines.append(f"""
 @njit(cache=True)
-def augmented({', '.join(params + [naming.TAPE_F, naming.TAPE_I])}):
+def augmented({', '.join(params + [naming.TAPE_F, naming.TAPE_I, naming.SPILL_KEY])}):
     {naming.TAPE_NF} = 0
     {naming.TAPE_NI} = 0
-    {naming.PREFIX}_result, {tape} = {top.aug_name}({', '.join(params + list(naming.TAPE))})
-    return {naming.PREFIX}_result, ({tape}), ({naming.TAPE_NF}, {naming.TAPE_NI})
+    {naming.PREFIX}_result, {naming.TAPE_NF}, {naming.TAPE_NI} = {top.aug_name}({', '.join(params + list(naming.TAPE))})
+    return {naming.PREFIX}_result, ({tape})
 
 
 augmented_core = {top.aug_name}

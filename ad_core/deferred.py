@@ -119,10 +119,12 @@ def _impl(module, kind: str, classes: list, seed_result: bool):
             body = f"    out = {call}\n    return (out[1],)\n"
         namespace = {"tangent": module.tangent}
     else:
+        # spill key 0: a deferred call spills and refills within itself, last in first out
+        # (calls running in parallel threads that both spill would share it: not yet kept apart)
         arrays = [k for k in shadowed]
         active = [k for k in range(n) if classes[k] is Active]
         body = ("    tf = np.empty(1024, np.float64)\n    ti = np.empty(1024, np.int64)\n"
-                f"    result, tape, sizes = augmented({', '.join(vals)}, tf, ti)\n"
+                f"    result, tape = augmented({', '.join(vals)}, tf, ti, 0)\n"
                 f"    d = adjoint({', '.join(vals + [f'args[{k}].dval' for k in arrays])}, "
                 f"{1.0 if seed_result else 0.0}, *tape)\n")
         derivs = [f"d[{active.index(k)}]" if k in active else "None" for k in range(n)]

@@ -25,6 +25,7 @@ import numba
 import numpy as np
 
 from adtriad.ad_core import loader
+from adtriad.ad_core._runtime import new_key, release
 from adtriad.ad_core.annotations import Active, Const, Duplicated, DuplicatedNoNeed
 from adtriad.ad_core.device import atomic_arrays, exclusive_arrays, written_arrays
 from adtriad.ad_core.errors import ADError
@@ -318,9 +319,14 @@ class gradient_kernel:  # noqa: N801 - used like a kernel
         names = kernel_params(self.thread)
         shadowed = [names[k] for k, a in enumerate(args) if isinstance(a, (Duplicated, DuplicatedNoNeed))]
         parallel = thread_exclusive(self.facts, shadowed, g, b)
-        _reverse_threads(module, n_active, parallel, len(call_vals), len(bars))(
-            *g, *b, tuple(call_vals), tuple(bars),
-                                                     per_thread, _chunks(parallel))
+        chunks = _chunks(parallel)
+        key = new_key(chunks)  # one spill key per chunk of threads
+        try:
+            _reverse_threads(module, n_active, parallel, len(call_vals), len(bars))(
+                *g, *b, tuple(call_vals), tuple(bars), per_thread, chunks, key)
+        finally:
+            for k in range(key, key + chunks):
+                release(k)
         out, k = [], 0
         for a in args:
             if isinstance(a, Active):
@@ -368,7 +374,7 @@ def _reverse_threads(module, n_active: int, parallel: bool, n_vals: int, n_bars:
         loops = _LOOPS.replace("{setup}", setup)
         vals, bars = _spread("vals", n_vals), _spread("bars", n_bars)
         _REVERSE_LOOPS[key] = _compiled_loop(f"""
-def loop(g0, g1, g2, b0, b1, b2, vals, bars, per_thread, chunks):{loops}{_BODY}result, tf, nf, ti, ni = augmented({_IDX}{vals}, tf, 0, ti, 0){_BODY}derivs = adjoint({_IDX}{vals}{bars}, 0.0, tf, nf, ti, ni){stores}{_BODY}k += 1
+def loop(g0, g1, g2, b0, b1, b2, vals, bars, per_thread, chunks, key):{loops}{_BODY}result, nf, ni = augmented({_IDX}{vals}, tf, 0, ti, 0, key + c){_BODY}derivs = adjoint({_IDX}{vals}{bars}, 0.0, tf, nf, ti, ni, key + c){stores}{_BODY}k += 1
 """, {"augmented": _inlined(module.augmented_core), "adjoint": _inlined(module.adjoint)},
             parallel)
     return _REVERSE_LOOPS[key]

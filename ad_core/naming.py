@@ -42,10 +42,12 @@ def callee(fname: str, n: int, kind: str) -> str:
     return f"{fname}__{kind}{n}"
 
 
-# Tape state: a float64 stack and an int64 stack with their fill counts.
+# Tape state: a float64 stack and an int64 stack with their fill counts, and the key their
+# spilled chunks are kept under (the unchecked and device flavors have no key).
 TAPE_F, TAPE_NF, TAPE_I, TAPE_NI = (f"{PREFIX}_tape_f", f"{PREFIX}_tape_nf",
                                     f"{PREFIX}_tape_i", f"{PREFIX}_tape_ni")
-TAPE = (TAPE_F, TAPE_NF, TAPE_I, TAPE_NI)
+SPILL_KEY = f"{PREFIX}_spill_key"
+TAPE = (TAPE_F, TAPE_NF, TAPE_I, TAPE_NI, SPILL_KEY)
 # Deterministic device code logs shared adjoint contributions (values, keys) instead of
 # adding them with atomics; they are summed in a fixed order after the launch.
 LOG_V, LOG_K = f"{PREFIX}_log_v", f"{PREFIX}_log_k"
@@ -68,6 +70,12 @@ def loop_start(uid: int) -> str:
 
 def loop_step(uid: int) -> str:
     return f"{PREFIX}_step{uid}"
+
+
+def loop_cache(uid: int, stack: str) -> tuple[str, str]:
+    """The array and position a loop that took room pushes (and pops) ``stack``'s values
+    with."""
+    return f"{PREFIX}_cache_{stack}{uid}", f"{PREFIX}_at_{stack}{uid}"
 
 
 def planned_trips(uid: int) -> str:

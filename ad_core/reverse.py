@@ -32,7 +32,7 @@ from adtriad.ad_core.emit import (Emitter, applied_to, atom_type, no_rule, parti
 from adtriad.ad_core.errors import ADError, at, spoken
 from adtriad.ad_core.typeinfer import is_array, is_float, jitted
 
-TF, NF, TI, NI = naming.TAPE
+TF, NF, TI, NI, KEY = naming.TAPE
 COUNTS = f"{NF}, {NI}"
 STACKS = {"f": (TF, NF), "i": (TI, NI)}
 G = naming.GRAD
@@ -111,18 +111,16 @@ class _Reverse:
         self._check_value_arrays()
         self._work: dict[int, bool] = {}
         # The unchecked flavor (used to differentiate derivative code again) has no capacity
-        # checks or growth, and passes results through the tape instead of tuples.
+        # checks or spill key, and passes results through the tape instead of tuples.
         self.unchecked = spec.unchecked
-        self.tape = list(naming.TAPE)
+        self.tape = list(naming.TAPE[:4] if self.unchecked else naming.TAPE)
         # CUDA device code: a fixed-size tape (overflow counted, never written past), shared
         # adjoint contributions added atomically or logged (see device.py); self.atomics:
         # arrays a kernel changes only with cuda.atomic.add (which reached here as a[i] += v)
         if self.device == "log":
             self.tape += [naming.LOG_V, naming.LOG_K]
         self.tape_args = ", ".join(self.tape)
-        # what an augmented call hands back: the counts, and (growing stacks) the arrays
-        self.tape_out = COUNTS if self.unchecked else ", ".join(naming.TAPE)
-        self.room: set = set()  # stacks with room for every push of the current loop
+        self.cache: dict[str, tuple[str, str]] = {}  # stack -> (array, position) in a loop cache
         self.lanes = range(spec.width)
         self.lane = 0
 
@@ -540,7 +538,7 @@ class _Reverse:
             if name in self.values:
                 self.save_value_array(name)
             elif self.kind(name) == "array":
-                out(f"{self.tape_out} = {self.push_array_call(name)}")
+                out(f"{COUNTS} = {self.push_array_call(name)}")
             else:
                 self.push(name)
         value = "None" if self.ret.value is None else ir.atom_src(self.ret.value)
@@ -549,7 +547,7 @@ class _Reverse:
                 self.push_value("f" if is_float(self.spec.ti.restype) else "i", value)
             out(f"return {COUNTS}", self.ret.loc)
         else:
-            out(f"return {value}, {self.tape_out}", self.ret.loc)
+            out(f"return {value}, {COUNTS}", self.ret.loc)
         return "\n".join([head] + out.lines)
 
     def init_locals(self) -> None:
@@ -566,7 +564,7 @@ class _Reverse:
     def save_value_array(self, name: str) -> None:
         """Before a value array is rebound: save it, or its shape."""
         if self.saves_array(name):
-            self.out(f"{self.tape_out} = {self.push_array_call(name)}")
+            self.out(f"{COUNTS} = {self.push_array_call(name)}")
         elif self.saves_shape(name):
             for d in range(self.ti.of(name).ndim):
                 self.push_value("i", f"{name}.shape[{d}]")
@@ -586,20 +584,29 @@ class _Reverse:
         self.push_value("f" if self.kind(name) == "float" else "i", value)
 
     def push_value(self, stack: str, value: str) -> None:
-        """Inline push; a full stack grows (a copy of twice the size: the rebinding happens
-        only on that rare branch, which keeps tight loops free of reference counting)."""
+        """Inline push; a full stack spills its content (the array itself is never rebound)."""
         tape, count = STACKS[stack]
+        if stack in self.cache:  # inside a loop that took room for all its pushes
+            cache, position = self.cache[stack]
+            self.out(f"{cache}[{position}] = {value}; {position} += 1")
+            return
         if self.device:  # the count goes on past the end: the caller sees the overflow
             self.out(f"if {count} < {tape}.shape[0]: {tape}[{count}] = {value}")
             self.out(f"{count} += 1")
             return
-        if not (self.unchecked or stack in self.room):
-            self.out(f"if {count} >= {tape}.shape[0]: {tape} = _grown({tape}, {count}, 1)")
+        if not self.unchecked:
+            self.out(f"if {count} >= {tape}.shape[0]: {count} = _spill({tape}, {count}, {KEY})")
         self.out(f"{tape}[{count}] = {value}; {count} += 1")
 
     def pop_value(self, stack: str) -> str:
-        """Inline pop (a stack is one array: nothing to check); returns the popped value."""
+        """Inline pop; returns the expression of the popped value."""
         tape, count = STACKS[stack]
+        if stack in self.cache:
+            cache, position = self.cache[stack]
+            self.out(f"{position} -= 1")
+            return f"{cache}[{position}]"
+        if not self.unchecked:
+            self.out(f"if {count} == 0: {count} = _refill({tape}, {KEY})")
         self.out(f"{count} -= 1")
         return f"{tape}[{count}]"
 
@@ -613,13 +620,13 @@ class _Reverse:
         self.refuse_array_tape(array)
         if self.unchecked:
             return f"_push_array_unchecked({TF}, {NF}, {TI}, {NI}, {array})"
-        return f"_push_array({TF}, {NF}, {TI}, {NI}, {array})"
+        return f"_push_array({TF}, {NF}, {TI}, {NI}, {KEY}, {array})"
 
     def pop_into_call(self, target: str) -> str:
         self.refuse_array_tape(target)
         if self.unchecked:
             return f"_pop_into_unchecked({TF}, {NF}, {target})"
-        return f"_pop_into({TF}, {NF}, {target})"
+        return f"_pop_into({TF}, {NF}, {KEY}, {target})"
 
     def call_result(self, callee, target: str) -> None:
         """In the unchecked flavor a callee's result comes back on the tape."""
@@ -650,7 +657,7 @@ class _Reverse:
                     out(f"{COUNTS} = {callee.aug_name}({args})", s.loc)
                     self.call_result(callee, s.target)
                 else:
-                    out(f"{s.target}, {self.tape_out} = {callee.aug_name}({args})", s.loc)
+                    out(f"{s.target}, {COUNTS} = {callee.aug_name}({args})", s.loc)
             elif self.copied_alias(s):
                 # the memory it shares is written later: the tape must keep the values it
                 # has here, so the augmented sweep holds a copy (equal while it is used)
@@ -672,7 +679,7 @@ class _Reverse:
                                 "indices", "write the elements in a loop, or use a mask")
             if self.store_pushes(s.target):
                 if self.is_slice_store(s) or self.is_mask_store(s):
-                    out(f"{self.tape_out} = {self.push_array_call(f'{s.target}[{idx}]')}")
+                    out(f"{COUNTS} = {self.push_array_call(f'{s.target}[{idx}]')}")
                 else:
                     self.push_value("f" if self.elem_is_float(s.target) else "i",
                                     f"{s.target}[{idx}]")
@@ -687,8 +694,7 @@ class _Reverse:
                     out(f"{COUNTS} = {callee.aug_name}({args})", s.loc)
                     self.call_result(callee, f"{naming.PREFIX}_unused")
                 else:
-                    out(f"{naming.PREFIX}_unused, {self.tape_out} = {callee.aug_name}({args})",
-                        s.loc)
+                    out(f"{naming.PREFIX}_unused, {COUNTS} = {callee.aug_name}({args})", s.loc)
             else:
                 out(ir.expr_src(s.value), s.loc)
         elif isinstance(s, ir.If):
@@ -718,9 +724,11 @@ class _Reverse:
                 out(f"{naming.planned_trips(s.uid)} = _range_len({bounds})")
             for stack, n in per_trip.items():
                 tape, count = STACKS[stack]
-                out(f"{tape} = _grown({tape}, {count}, {naming.planned_trips(s.uid)} * {n})")
+                cache, position = naming.loop_cache(s.uid, stack)
+                out(f"{cache}, {position}, {count} = _reserve_{stack}({tape}, {count}, {KEY}, "
+                    f"{naming.planned_trips(s.uid)} * {n})")
             out(f"for {s.var} in range({bounds}):", s.loc)
-            with out.indent(), self.with_room(per_trip):
+            with out.indent(), self.cached(s, per_trip):
                 if counted:
                     out(f"{trips} += 1")
                 self.aug_block(s.body)
@@ -777,14 +785,14 @@ class _Reverse:
         return {stack: n for stack, n in per_trip.items() if n}
 
     @contextlib.contextmanager
-    def with_room(self, per_trip: dict):
-        """Pushes inside the loop's body need no capacity check on these stacks."""
-        outer = self.room
-        self.room = set(per_trip)
+    def cached(self, s: ir.For, per_trip: dict):
+        """Pushes and pops inside the loop's body go to its loop cache."""
+        outer = self.cache
+        self.cache = {stack: naming.loop_cache(s.uid, stack) for stack in per_trip}
         try:
             yield
         finally:
-            self.room = outer
+            self.cache = outer
 
     def static_trips(self, s: ir.For) -> bool:
         """Can the reverse sweep recount this loop's trips from its bounds? Yes when it has no
@@ -911,13 +919,6 @@ class _Reverse:
             dims.append(f"{naming.PREFIX}_dim{d}")
             self.out(f"{dims[-1]} = {self.pop_value('i')}")
         self.out(f"{shape} = ({', '.join(reversed(dims))},)")
-        if not self.unchecked and t.layout == "C" and t.dtype == numba.types.float64:
-            # the values lie on the float stack in C order, and nothing writes there during
-            # the adjoint sweep: the array is that part of the stack, not a copy of it
-            size = " * ".join(dims) if dims else "1"
-            self.out(f"{NF} -= {size}")
-            self.out(f"{name} = {TF}[{NF}:{NF} + {size}].reshape({shape})")
-            return
         self.out(f"{name} = np.empty({shape}, np.{t.dtype.name})")
         self.out(f"{NF} = {self.pop_into_call(name)}")
 
@@ -1011,9 +1012,15 @@ class _Reverse:
                                 else naming.loop_start(s.uid))
                         out(f"{name} = {self.pop_value('i')}")
                         bounds[label] = name
+            per_trip = self.loop_pushes(s)
+            for stack, n in per_trip.items():
+                tape, count = STACKS[stack]
+                cache, position = naming.loop_cache(s.uid, stack)
+                out(f"{cache}, {position}, {count} = _take_{stack}({tape}, {count}, {KEY}, "
+                    f"{trips} * {n})")
             out(f"for {k} in range({trips} - 1, -1, -1):", s.loc)
             self.loop_stack.append(s.uid)
-            with out.indent():
+            with out.indent(), self.cached(s, per_trip):
                 out(f"{s.var} = {bounds['start']} + {k} * {bounds['step']}")
                 self.adj_block(s.body)
             self.loop_stack.pop()

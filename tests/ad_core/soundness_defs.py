@@ -152,8 +152,8 @@ def stencil_steps(u, tmp, c, steps):
 
 
 def growing_rebinds(x, m):
-    # a value array rebound m times: saved whole each time (the tape grows past its first
-    # capacity), read back as a part of the stack
+    # a value array rebound m times: saved whole each time (the tape spills past its first
+    # capacity) and brought back from the spilled chunks
     y = x * 1.0
     for k in range(m):
         y = np.sin(y) + 0.5 * y

@@ -198,7 +198,7 @@ def test_stencil_recomputed_from_the_restored_array(steps):
                 modes=("Reverse", "ReverseSplitWithPrimal"))
 
 
-def test_tape_grows_past_its_capacity_and_arrays_come_back_from_it():
+def test_tape_spills_past_its_capacity_and_arrays_come_back_from_it():
     # 300 rebinds of a 50-element array: 15,000 floats on a tape that starts at 1,024
     x = np.random.default_rng(1).uniform(-1.0, 1.0, 50)
     check_grads(D.growing_rebinds, Duplicated(x, np.zeros(50)), 300,
