@@ -89,6 +89,9 @@ class _Reverse:
             elif isinstance(s, ir.Store):
                 self.stored.add(s.target)
         self.program_vars = set(self.nf.params) | set(self.assign_count) | self.for_vars
+        self.inner_loops = {id(x) for loop in ir.walk(self.nf.body)
+                            if isinstance(loop, (ir.For, ir.While))
+                            for x in ir.walk(loop.body) if isinstance(x, (ir.For, ir.While))}
         # assignments whose old value the adjoint reads (None in a probe: all of them)
         self.old_read = None if read_by is None else self._old_values_read(read_by)
         self.call_arrays = {a.id for s in ir.walk(self.nf.body)
@@ -763,7 +766,10 @@ class _Reverse:
         LLVM can vectorize it (Enzyme's loop caches): its trip count is known then, and its
         body pushes a fixed number of scalars (no branch, inner loop or call that pushes);
         else {}."""
-        if self.unchecked or self.device or s.exit_flag or not self.work(s):
+        if self.unchecked or self.device or s.exit_flag or not self.work(s) or \
+                id(s) in self.inner_loops:
+            # (inside another loop, binding the cache on every outer trip costs reference
+            # counting on every trip: polynomial's 8-trip inner loop ran 1.8x slower)
             return {}
         per_trip = {"f": 0, "i": 0}
         for x in s.body:
