@@ -725,11 +725,7 @@ class _Reverse:
             per_trip = self.loop_pushes(s)
             if per_trip:
                 out(f"{naming.planned_trips(s.uid)} = _range_len({bounds})")
-            for stack, n in per_trip.items():
-                tape, count = STACKS[stack]
-                cache, position = naming.loop_cache(s.uid, stack)
-                out(f"{cache}, {position}, {count} = _reserve_{stack}({tape}, {count}, {KEY}, "
-                    f"{naming.planned_trips(s.uid)} * {n})")
+            self.open_loop_cache(s, per_trip, "_reserve", naming.planned_trips(s.uid))
             out(f"for {s.var} in range({bounds}):", s.loc)
             with out.indent(), self.cached(s, per_trip):
                 if counted:
@@ -789,6 +785,15 @@ class _Reverse:
                     return {}
                 per_trip["f" if self.elem_is_float(x.target) else "i"] += 1
         return {stack: n for stack, n in per_trip.items() if n}
+
+    def open_loop_cache(self, s: ir.For, per_trip: dict, helper: str, trips: str) -> None:
+        """Before the loop: room on each stack for its pushes (``_reserve``), or, before the
+        reversed loop, the values they left (``_take``)."""
+        for stack, n in per_trip.items():
+            tape, count = STACKS[stack]
+            cache, position = naming.loop_cache(s.uid, stack)
+            self.out(f"{cache}, {position}, {count} = {helper}_{stack}({tape}, {count}, {KEY}, "
+                     f"{trips} * {n})")
 
     @contextlib.contextmanager
     def cached(self, s: ir.For, per_trip: dict):
@@ -1019,11 +1024,7 @@ class _Reverse:
                         out(f"{name} = {self.pop_value('i')}")
                         bounds[label] = name
             per_trip = self.loop_pushes(s)
-            for stack, n in per_trip.items():
-                tape, count = STACKS[stack]
-                cache, position = naming.loop_cache(s.uid, stack)
-                out(f"{cache}, {position}, {count} = _take_{stack}({tape}, {count}, {KEY}, "
-                    f"{trips} * {n})")
+            self.open_loop_cache(s, per_trip, "_take", trips)
             out(f"for {k} in range({trips} - 1, -1, -1):", s.loc)
             self.loop_stack.append(s.uid)
             with out.indent(), self.cached(s, per_trip):
