@@ -7,7 +7,7 @@ compiles it with Numba and caches it on disk. Public names follow API.md.
 from adtriad.ad_core.annotations import (
     Active, BatchDuplicated, BatchDuplicatedNoNeed, Const, Duplicated, DuplicatedNoNeed,
     Forward, ForwardWithPrimal, MixedDuplicated, Reverse, ReverseSplitWithPrimal,
-    ReverseWithPrimal,
+    ReverseWithPrimal, checkpointed,
 )
 from adtriad.ad_core.api import (
     autodiff, autodiff_thunk, derivative_source, gradient, hvp, jacobian,
@@ -20,5 +20,5 @@ __all__ = [
     "autodiff", "autodiff_thunk", "autodiff_deferred", "gradient", "jacobian", "hvp", "derivative_source",
     "Forward", "ForwardWithPrimal", "Reverse", "ReverseWithPrimal", "ReverseSplitWithPrimal",
     "Const", "Active", "Duplicated", "DuplicatedNoNeed", "BatchDuplicated",
-    "BatchDuplicatedNoNeed", "MixedDuplicated", "ADError", "ADTypeWarning",
+    "BatchDuplicatedNoNeed", "MixedDuplicated", "ADError", "ADTypeWarning", "checkpointed",
 ]

@@ -10,6 +10,13 @@ the last chunk back (:func:`refill`). A loop whose trip count is known on entry 
 pushes a fixed number of values takes room for all of them at once (:func:`reserve_f`,
 :func:`take_f` and their int twins), so its body has no capacity branch. Callers size the stacks
 from the previous run so spills are rare. Pushes and pops are inlined in the generated code.
+
+Checkpointed loops (:func:`checkpoint_begin` and the helpers after it) keep, under the same
+key, the snapshots of the loop's state and the binomial schedule that says when to take,
+load and advance them (``checkpoint_schedules``' multistage schedule with every snapshot in
+memory: Griewank and Walther's Revolve schedule, minimal recomputation for the snapshots
+given). The schedule reaches the generated code in chunks of rows ``(kind, a, b, slot,
+taped)``.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ from numba import njit, objmode
 
 INITIAL_CAPACITY = 1024
 _SPILLED: dict = {}  # (key, "f" or "i") -> chunks, last on top
+# key -> [(float snapshots, int snapshots, schedule chunks, state size)], last on top
+_CHECKPOINTED: dict = {}
 _KEYS = itertools.count(1)
 
 
@@ -45,9 +54,10 @@ def spilled_size(key: int, stack: str) -> int:
 
 
 def release(key: int) -> None:
-    """Forget what a consumed (or abandoned) tape spilled."""
+    """Forget what a consumed (or abandoned) tape spilled, and its checkpoints."""
     _SPILLED.pop((key, "f"), None)
     _SPILLED.pop((key, "i"), None)
+    _CHECKPOINTED.pop(key, None)
 
 
 def _kind(stack) -> str:
@@ -203,3 +213,145 @@ def pop_into_unchecked(stack, n, target):
         n = n - 1
         flat[k] = stack[n]
     return n
+
+
+# ---- checkpointed loops ----------------------------------------------------------------------
+# Row kinds of a schedule: FORWARD (a, b): run trips a..b-1, first saving the state in `slot`
+# when it is >= 0, taped when `taped` is 1 (else primal only); REVERSE (a, b): reverse trips
+# a-1 down to b; LOAD: put the state of `slot` back; END_FORWARD ends what the augmented sweep
+# runs, END_REVERSE what the adjoint sweep runs.
+FORWARD, REVERSE, LOAD, END_FORWARD, END_REVERSE = range(5)
+_ROWS_PER_CHUNK = 4096
+
+
+def _schedule(trips: int, slots: int):
+    """Chunks of rows of the binomial schedule reversing ``trips`` trips with ``slots``
+    snapshots; a chunk ends at END_FORWARD, so each sweep takes its own."""
+    rows: list = []
+    for row in _rows(trips, slots):
+        rows.append(row)
+        if len(rows) == _ROWS_PER_CHUNK or row[0] in (END_FORWARD, END_REVERSE):
+            yield np.array(rows, np.int64)
+            rows = []
+
+
+def _rows(trips: int, slots: int):
+    if trips == 0:
+        yield END_FORWARD, 0, 0, -1, 0
+        yield END_REVERSE, 0, 0, -1, 0
+        return
+    import checkpoint_schedules as cs
+
+    slot_of: dict = {}
+    free = list(range(slots - 1, -1, -1))
+    after_reverse = False
+    for action in cs.MultistageCheckpointSchedule(trips, slots, 0):
+        # The adjoint sweep leaves a reversed trip's state partly restored only: what comes
+        # after a reversal must load a snapshot (the schedules do; checked, never assumed).
+        if after_reverse and not isinstance(action, (cs.Reverse, cs.Copy, cs.Move,
+                                                     cs.EndReverse)):
+            raise RuntimeError(f"checkpoint schedule advances after a reversal: {action}")
+        after_reverse = isinstance(action, cs.Reverse)
+        if isinstance(action, cs.Forward):
+            slot = -1
+            if action.write_ics:
+                if action.storage != cs.StorageType.RAM:
+                    raise RuntimeError(f"checkpoint schedule stores off memory: {action}")
+                slot = slot_of[action.n0] = free.pop()
+            yield FORWARD, action.n0, action.n1, slot, int(action.write_adj_deps)
+        elif isinstance(action, cs.Reverse):
+            yield REVERSE, action.n1, action.n0, -1, 0
+        elif isinstance(action, (cs.Copy, cs.Move)):
+            slot = slot_of[action.n]
+            if isinstance(action, cs.Move):
+                free.append(slot_of.pop(action.n))
+            yield LOAD, action.n, action.n, slot, 0
+        elif isinstance(action, cs.EndForward):
+            yield END_FORWARD, 0, 0, -1, 0
+        elif isinstance(action, cs.EndReverse):
+            yield END_REVERSE, 0, 0, -1, 0
+            return
+
+
+def _begin(key, trips, slots, snap_f, snap_i, floats, ints):
+    _CHECKPOINTED.setdefault(int(key), []).append(
+        (snap_f, snap_i, _schedule(int(trips), int(slots)), (int(floats), int(ints))))
+
+
+def _snapshots(key, floats, ints):
+    snap_f, snap_i, rows, began = _CHECKPOINTED[int(key)][-1]
+    if (int(floats), int(ints)) != began:
+        raise ValueError("a checkpointed loop's state changed size between its start and end")
+    return snap_f, snap_i
+
+
+def _next_rows(key):
+    return next(_CHECKPOINTED[int(key)][-1][2])
+
+
+def _end(key):
+    _CHECKPOINTED[int(key)].pop()
+
+
+@njit(cache=True)
+def checkpoint_slots(trips, floats, ints, budget):
+    """How many snapshots of ``floats`` + ``ints`` values fit in ``budget`` bytes (at least
+    one, at most one per trip)."""
+    size = 8 * (floats + ints)
+    return max(1, min(max(trips, 1), budget // max(size, 1)))
+
+
+@njit(cache=True)
+def checkpoint_begin(key, trips, floats, ints, budget):
+    """Before a checkpointed loop in the augmented sweep: room for its snapshots, and its
+    schedule; returns the float and int snapshot arrays (slot k at k * floats, k * ints)."""
+    slots = checkpoint_slots(trips, floats, ints, budget)
+    snap_f = np.empty(slots * floats, np.float64)
+    snap_i = np.empty(slots * ints, np.int64)
+    with objmode():
+        _begin(key, trips, slots, snap_f, snap_i, floats, ints)
+    return snap_f, snap_i
+
+
+@njit(cache=True)
+def checkpoint_resume(key, floats, ints):
+    """Before the loop is reversed: the snapshot arrays the augmented sweep began with (for
+    a state of the same size)."""
+    with objmode(snap_f="float64[::1]", snap_i="int64[::1]"):
+        snap_f, snap_i = _snapshots(key, floats, ints)
+    return snap_f, snap_i
+
+
+@njit(cache=True)
+def checkpoint_rows(key):
+    """The next chunk of the schedule's rows (kind, a, b, slot, taped)."""
+    with objmode(rows="int64[:, ::1]"):
+        rows = _next_rows(key)
+    return rows
+
+
+@njit(cache=True)
+def checkpoint_end(key):
+    """After the loop is reversed: forget its snapshots and schedule."""
+    with objmode():
+        _end(key)
+
+
+@njit(cache=True)
+def save_values(snapshots, at, a, size):
+    """Copy an array's values into ``snapshots`` from ``at``; returns the next position. Its
+    slot was sized for ``size`` values (the array's size when the loop began)."""
+    if a.size != size:
+        raise ValueError("a checkpointed loop changed the size of an array it carries")
+    for v in a.flat:
+        snapshots[at] = v
+        at += 1
+    return at
+
+
+@njit(cache=True)
+def load_values(snapshots, at, a):
+    """Put back the values :func:`save_values` took; returns the next position."""
+    for k in range(a.size):
+        a.flat[k] = snapshots[at + k]
+    return at + a.size

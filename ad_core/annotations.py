@@ -1,6 +1,8 @@
 """Differentiation modes and activity annotations, mirroring Enzyme.jl's.
 
-Modes are singletons (``Forward``, ``Reverse``, ...). Annotations are small named tuples so
+Modes are singletons (``Forward``, ``Reverse``, ...); ``checkpointed(mode, memory)`` is a
+reverse mode that reverses time loops by binomial checkpointing within ``memory`` bytes of
+snapshots (as Enzyme's mode modifiers, it returns a new mode). Annotations are small named tuples so
 that Numba types them inside compiled code: ``Const(val)``, ``Active(val)``,
 ``Duplicated(val, dval)``, ``DuplicatedNoNeed(val, dval)``, ``BatchDuplicated(val, dvals)``,
 ``BatchDuplicatedNoNeed(val, dvals)`` and ``MixedDuplicated(val, dval)``. The classes
@@ -11,18 +13,24 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from adtriad.ad_core.errors import ADError
+
 
 class Mode:
     """A differentiation mode; compare by identity."""
 
-    def __init__(self, name: str, forward: bool, with_primal: bool, split: bool = False):
+    def __init__(self, name: str, forward: bool, with_primal: bool, split: bool = False,
+                 checkpoint_memory: int | None = None):
         self.name = name
         self.is_forward = forward
         self.with_primal = with_primal
         self.split = split
+        self.checkpoint_memory = checkpoint_memory  # bytes; None: time loops are taped
 
     def __repr__(self) -> str:
-        return self.name
+        if self.checkpoint_memory is None:
+            return self.name
+        return f"checkpointed({self.name}, {self.checkpoint_memory})"
 
 
 Forward = Mode("Forward", forward=True, with_primal=False)
@@ -32,6 +40,45 @@ ReverseWithPrimal = Mode("ReverseWithPrimal", forward=False, with_primal=True)
 ReverseSplitWithPrimal = Mode("ReverseSplitWithPrimal", forward=False, with_primal=True, split=True)
 
 MODES = (Forward, ForwardWithPrimal, Reverse, ReverseWithPrimal, ReverseSplitWithPrimal)
+
+_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+def memory_bytes(memory) -> int:
+    """Bytes from an int or a string such as ``"2 GB"`` or ``"512MiB"``; ADError if it is
+    neither, or not positive."""
+    if isinstance(memory, str):
+        number = memory.strip().upper().rstrip("BITEKMG ")
+        unit = memory.strip().upper()[len(number):].replace(" ", "")
+        if unit not in _UNITS:
+            raise ADError(f"{memory!r} is not an amount of memory such as '2 GB' or "
+                             "'512 MiB'")
+        try:
+            value = float(number) * _UNITS[unit]
+        except ValueError:
+            raise ADError(f"{memory!r} is not an amount of memory such as '2 GB'") from None
+    elif isinstance(memory, (int, float)) and not isinstance(memory, bool):
+        value = memory
+    else:
+        raise ADError(f"{memory!r} is not an amount of memory (bytes, or a string such as "
+                         "'2 GB')")
+    if not value >= 1:
+        raise ADError(f"the checkpointing memory must be at least one byte, got {memory!r}")
+    return int(value)
+
+
+def checkpointed(mode: Mode, memory) -> Mode:
+    """``mode`` (a reverse mode) reversing time loops by binomial checkpointing: a counted
+    loop at the top of the differentiated function whose body loops or calls runs forward
+    keeping snapshots of its state within ``memory`` (bytes, or ``"2 GB"``), and each trip is
+    recomputed from the nearest snapshot and taped only when it is reversed (Revolve's
+    schedule: the fewest recomputed trips for the snapshots that fit)."""
+    if not isinstance(mode, Mode) or mode.is_forward:
+        raise ADError(f"checkpointed(mode, memory) takes a reverse mode (Reverse, "
+                         f"ReverseWithPrimal or ReverseSplitWithPrimal), got {mode!r}")
+    return Mode(mode.name, mode.is_forward, mode.with_primal, mode.split,
+                memory_bytes(memory))
 
 
 class Const(NamedTuple):

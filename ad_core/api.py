@@ -20,14 +20,14 @@ from adtriad.ad_core import build, loader, rules
 from adtriad.ad_core._runtime import new_key, new_stacks, release, spilled_size
 from adtriad.ad_core.annotations import (
     ANNOTATIONS, BATCHED, Active, BatchDuplicated, BatchDuplicatedNoNeed, Const, Duplicated,
-    DuplicatedNoNeed, Forward, MixedDuplicated, Mode, Reverse,
+    DuplicatedNoNeed, Forward, MixedDuplicated, Mode, Reverse, checkpointed, memory_bytes,
 )
 from adtriad.ad_core.activity import ADTypeWarning
 from adtriad.ad_core.errors import ADError
 from adtriad.ad_core.source import get_source_function, python_function
 
 
-_SETTINGS = {"type_warning": True, "strict_aliasing": False}
+_SETTINGS = {"type_warning": True, "strict_aliasing": False, "checkpoint_memory": None}
 
 
 def type_warning(flag: bool) -> bool:
@@ -47,6 +47,21 @@ def strict_aliasing(flag: bool) -> bool:
     overlapping its own primal is refused either way. Returns the previous setting."""
     previous, _SETTINGS["strict_aliasing"] = _SETTINGS["strict_aliasing"], bool(flag)
     return previous
+
+
+def checkpointing(memory) -> int | None:
+    """Reverse time loops by binomial checkpointing within ``memory`` (bytes, or a string
+    such as ``"2 GB"``; None, the default: time loops are taped whole) in every reverse mode
+    not given its own with ``checkpointed(mode, memory)``. Returns the previous setting."""
+    previous = _SETTINGS["checkpoint_memory"]
+    _SETTINGS["checkpoint_memory"] = None if memory is None else memory_bytes(memory)
+    return previous
+
+
+def _checkpoint_memory(mode: Mode) -> int | None:
+    if mode.checkpoint_memory is not None:
+        return mode.checkpoint_memory
+    return _SETTINGS["checkpoint_memory"]
 
 
 def _check_overlaps(f, anns) -> None:
@@ -361,11 +376,13 @@ def autodiff(mode, f, *args):
     return result[:-1] + (derivs,)
 
 
-def _module(f, kind, vals, mask, width: int = 1, hidden: bool = True):
+def _module(f, kind, vals, mask, width: int = 1, hidden: bool = True,
+            checkpoint: int | None = None):
     """The derivative module for these values; its functions take the user's parameters,
     then the hidden ones (``build.hidden_values(module)``: global arrays read afresh)."""
     sf = get_source_function(_ruled_trampoline(f))
-    module = build.derivative_module(sf, kind, _argtypes(vals), mask, width, hidden=hidden)
+    module = build.derivative_module(sf, kind, _argtypes(vals), mask, width, hidden=hidden,
+                                     checkpoint=checkpoint)
     if _SETTINGS["type_warning"]:
         for note in getattr(module, "WARNINGS", ()):
             warnings.warn(note, ADTypeWarning, stacklevel=3)
@@ -434,7 +451,7 @@ def _seed(ret, kind: str, f):
 
 def _reverse(mode, f, ret, anns, vals, mask):
     width = _width(f, anns)
-    module = _module(f, "reverse", vals, mask, width)
+    module = _module(f, "reverse", vals, mask, width, checkpoint=_checkpoint_memory(mode))
     ret, seed = _seed(ret, module.RESULT_KIND, f)
     call_vals = _call_values(anns) + build.hidden_values(module)
     with _first_run(module, call_vals + _shadows(anns, width), "augmented", "adjoint"):
@@ -566,7 +583,8 @@ def autodiff_thunk(mode, f, ret_activity=None, *arg_classes):
     def forward(fc, *args):
         check(fc, args)
         anns, vals, mask = _prepare(Reverse, func, args)
-        module = _module(func, "reverse", vals, mask, _width(func, anns))
+        module = _module(func, "reverse", vals, mask, _width(func, anns),
+                         checkpoint=_checkpoint_memory(mode))
         _seed(ret_activity, module.RESULT_KIND, func)
         vals = _call_values(anns) + build.hidden_values(module)
         with _first_run(module, vals, "augmented"):
@@ -583,7 +601,8 @@ def autodiff_thunk(mode, f, ret_activity=None, *arg_classes):
             raise ADError("this tape was already reversed; run forward again for a new tape")
         anns, vals, mask = _prepare(Reverse, func, args)
         width = _width(func, anns)
-        module = _module(func, "reverse", vals, mask, width)
+        module = _module(func, "reverse", vals, mask, width,
+                         checkpoint=_checkpoint_memory(mode))
         vals = _call_values(anns) + build.hidden_values(module)
         if module is not tape.module or _shapes(vals) != tape.shapes:
             raise ADError("this tape was made by the forward call of another function, or "
@@ -626,7 +645,9 @@ def gradient(mode, f, *xs):
         return tuple(grads)
     args = [Duplicated(x, np.zeros_like(x)) if isinstance(x, np.ndarray) else
             Active(x if isinstance(x, np.floating) else float(x)) for x in xs]
-    (derivs,) = autodiff(Reverse, f, Active, *args)
+    reverse = Reverse if mode.checkpoint_memory is None else \
+        checkpointed(Reverse, mode.checkpoint_memory)
+    (derivs,) = autodiff(reverse, f, Active, *args)
     return tuple(a.dval if isinstance(a, Duplicated) else d for a, d in zip(args, derivs))
 
 

@@ -67,6 +67,7 @@ class Spec:
     device: str | None = None
     exclusive: dict = field(default_factory=dict)
     atomics: frozenset = frozenset()  # arrays the kernel adds to only with cuda.atomic.add
+    checkpoint: int | None = None  # bytes of snapshots per checkpointed loop (reverse.py)
 
     @property
     def active_params(self) -> set:
@@ -99,8 +100,10 @@ class Builder:
 
     def __init__(self, kind: str, width: int = 1, unchecked: bool = False,
                  device: str | None = None, exclusive: dict | None = None,
-                 atomics: frozenset = frozenset(), hidden: bool = True):
+                 atomics: frozenset = frozenset(), hidden: bool = True,
+                 checkpoint: int | None = None):
         self.kind = kind
+        self.checkpoint = checkpoint
         self.hidden = hidden
         self.width = width
         self.unchecked = unchecked or (device is not None and kind == "reverse")
@@ -137,7 +140,8 @@ class Builder:
                     is_callee, len(self.specs), returns_none=ti.restype == numba.types.none,
                     width=self.width, unchecked=self.unchecked, device=self.device,
                     exclusive={} if is_callee else self.exclusive,
-                    atomics=frozenset() if is_callee else self.atomics)
+                    atomics=frozenset() if is_callee else self.atomics,
+                    checkpoint=None if is_callee else self.checkpoint)
         for text, callee in nf.user_callees.items():
             if text not in nf.hidden_callees:  # those are always called as generated code
                 self.bindings[text] = bind(f"{callee.digest}:primal", jitted(callee.func))
@@ -284,6 +288,9 @@ from adtriad.ad_core._runtime import range_len as _range_len, refill as _refill,
 from adtriad.ad_core._runtime import reserve_f as _reserve_f, reserve_i as _reserve_i
 from adtriad.ad_core._runtime import take_f as _take_f, take_i as _take_i
 from adtriad.ad_core._runtime import digamma as _digamma
+from adtriad.ad_core._runtime import checkpoint_begin as _checkpoint_begin, checkpoint_end as _checkpoint_end
+from adtriad.ad_core._runtime import checkpoint_resume as _checkpoint_resume, checkpoint_rows as _checkpoint_rows
+from adtriad.ad_core._runtime import load_values as _load_values, save_values as _save_values
 from adtriad.ad_core import array_primitives as _prim
 from adtriad.ad_core._runtime import pop_into_unchecked as _pop_into_unchecked
 from adtriad.ad_core._runtime import push_array_unchecked as _push_array_unchecked
@@ -369,15 +376,19 @@ def gradient({', '.join(params + bars + ['capacity_f', 'capacity_i'])}):
 def derivative_module(func_sf: SourceFunction, kind: str, argtypes: tuple, mask: tuple,
                       width: int = 1, unchecked: bool = False, boundscheck: bool = False,
                       device: str | None = None, exclusive: dict | None = None,
-                      atomics: frozenset = frozenset(), hidden: bool = True):
+                      atomics: frozenset = frozenset(), hidden: bool = True,
+                      checkpoint: int | None = None):
     """Load (generating and writing on first use) the derivative module of a request; width
     > 1 gives batch mode (that many shadows per active value); ``unchecked`` the flavor
     second-order derivatives differentiate; ``boundscheck`` compiles with Numba's index
     checks (raising IndexError instead of writing out of bounds); ``device`` CUDA device
     functions (``"atomic"``, ``"exclusive"`` or ``"log"`` for shared adjoints, see reverse.py)
     with ``exclusive`` the arrays the thread's own index covers (device.exclusive_arrays)
-    and ``atomics`` those the kernel adds to only with ``cuda.atomic.add``."""
+    and ``atomics`` those the kernel adds to only with ``cuda.atomic.add``; ``checkpoint``
+    the bytes of snapshots a checkpointed time loop may keep (None: time loops are taped)."""
     flavor = kind + ("-unchecked" if unchecked else "") + ("-boundscheck" if boundscheck else "")
+    if checkpoint is not None and kind == "reverse":
+        flavor += f"-checkpoint{checkpoint}"
     if device:
         flavor += f"-device-{device}-{sorted((exclusive or {}).items())!r}-{sorted(atomics)!r}"
     hidden = hidden and device is None  # device code binds globals, as Numba's CUDA target does
@@ -388,7 +399,8 @@ def derivative_module(func_sf: SourceFunction, kind: str, argtypes: tuple, mask:
         return _LOADED[key]
     name = f"adtriad_{func_sf.name}_{key}"
     path = cache_dir() / f"{name}.py"
-    builder = Builder(kind, width, unchecked, device, exclusive, atomics, hidden)
+    builder = Builder(kind, width, unchecked, device, exclusive, atomics, hidden,
+                      checkpoint if kind == "reverse" else None)
     top = None
     if not (path.exists() and _register_bindings(func_sf, set(), hidden)):
         top = builder.spec_for(func_sf, argtypes, mask, False)

@@ -27,6 +27,8 @@ import re
 import numba
 
 from adtriad.ad_core import aliasing, array_rules, derivatives, ir, naming, rule_calls, rules
+from adtriad.ad_core._runtime import (END_FORWARD as _END_FORWARD, END_REVERSE as _END_REVERSE,
+                                      FORWARD as _FORWARD, LOAD as _LOAD, REVERSE as _REVERSE)
 from adtriad.ad_core.emit import (Emitter, applied_to, atom_type, no_rule, partials,
                                   zero_of)
 from adtriad.ad_core.errors import ADError, at, spoken
@@ -719,6 +721,9 @@ class _Reverse:
             trips = naming.counter(s.uid)
             if record and self.restores_loop_var(s):
                 self.push(s.var)
+            if self.checkpointed(s):
+                self.checkpointed_loop(s, reverse=False)
+                return
             if counted:
                 out(f"{trips} = 0")
             bounds = ", ".join(ir.atom_src(b) for b in (s.start, s.stop, s.step))
@@ -810,6 +815,197 @@ class _Reverse:
         early exit and nothing in its body reassigns a bound."""
         bounds = {b.id for b in (s.start, s.stop, s.step) if isinstance(b, ir.Name)}
         return s.exit_flag is None and not (bounds & (ir.assigned_in(s.body) | {s.var}))
+
+    # ---- checkpointed loops ---------------------------------------------------------------
+    def checkpointed(self, s) -> bool:
+        """Is ``s`` reversed by binomial checkpointing (asked for with a memory budget)? Time
+        loops are: counted loops at the top of the function whose body loops or calls. Their
+        trips run primal-only between snapshots of the state, and each trip is taped only
+        just before it is reversed, so the tape holds one trip."""
+        return (self.spec.checkpoint is not None and not self.unchecked and not self.device
+                and isinstance(s, ir.For) and any(s is x for x in self.body)
+                and self.static_trips(s) and self.work(s)
+                and any(isinstance(x, (ir.For, ir.While)) or _calls(x) for x in ir.walk(s.body)))
+
+    def loop_state(self, s: ir.For) -> list[tuple[str, str]]:
+        """What a snapshot of checkpointed loop ``s`` holds, as (name, how): ``scalar`` for
+        the scalars its body assigns that live before it, ``array`` for the contents of arrays
+        bound before it whose memory the body writes, ``value`` for an array the body rebinds
+        while it carries it from one trip to the next (shape and contents)."""
+        k = next(j for j, x in enumerate(self.body) if x is s)
+        before = set(self.nf.params) | ir.assigned_in(self.body[:k])
+        assigned = ir.assigned_in(s.body)
+        state = []
+        for name in sorted((assigned & before) - {s.var}):
+            kind = self.kind(name)
+            if kind == "other":
+                raise at(s.loc, f"checkpointing this loop would have to save "
+                                f"{spoken(name, 'tuple')} in its snapshots",
+                         "unpack it into separate variables")
+            carried = kind == "array" and self.used_before_written_in(name, s.body)
+            if kind != "array" or carried:
+                state.append((name, "value" if carried else "scalar"))
+        inside = {id(x) for x in ir.walk(s.body)}
+        written = {n for stmt, names in self.writers if id(stmt) in inside for n in names}
+        for name in sorted(before - assigned):
+            if self.kind(name) == "array" and any(self.group(name) == self.group(w)
+                                                  for w in written):
+                state.append((name, "array"))
+        for name, how in state:
+            if how != "scalar" and self.ti.of(name).dtype.name.startswith("complex"):
+                raise at(s.loc, f"checkpointing this loop cannot save the complex array "
+                                f"{name!r}", "split it into real and imaginary arrays")
+        for x in ir.walk(s.body):
+            for call in _calls(x):
+                if call.fn.text in self.nf.hidden_callees:
+                    raise at(x.loc, f"checkpointing this loop needs the primal of "
+                                    f"{call.fn.text}, which reads global arrays",
+                             "pass those arrays to it as arguments")
+        return state
+
+    def used_before_written_in(self, name: str, body: list) -> bool:
+        """Does a trip of a loop with this body read ``name`` before assigning it (so that
+        it carries the value from the trip before)?"""
+        for x in ir.walk(body):
+            if name in ir.reads(x):
+                return True
+            if isinstance(x, ir.Assign) and x.target == name:
+                return False
+        return False
+
+    def checkpointed_loop(self, s: ir.For, reverse: bool) -> None:
+        """The loop as an interpreter of its schedule (see _runtime): the augmented sweep runs
+        the rows up to END_FORWARD, the adjoint sweep the rest. A trip runs primal-only,
+        taped (the augmented body), or reversed (the adjoint body, right after it was taped:
+        the schedule loads a snapshot after every reversal, never relying on what the
+        adjoint sweep put back)."""
+        out, u = self.out, s.uid
+        names = {part: f"{naming.PREFIX}_ck{part}{u}"
+                 for part in ("f", "i", "nf", "ni", "rows", "row", "kind", "t", "at_f", "at_i")}
+        snap_f, snap_i, n_f, n_i, rows, row, kind, t, at_f, at_i = names.values()
+        trips = naming.counter(u)
+        start, stop, step = (ir.atom_src(b) for b in (s.start, s.stop, s.step))
+        state = self.loop_state(s)
+        temporaries = sorted(ir.assigned_in(s.body) & self.values - {n for n, _ in state})
+        temporaries = [n for n in temporaries if n in self.active or self.saves_array(n)]
+        if reverse:  # the trips run again read what the body reads from before the loop
+            free = ir.reads_within(s) - ir.assigned_in(s.body) - {s.var}
+            self.read(" ".join(sorted(free | {name for name, _ in state})))
+        out(f"{trips} = _range_len({start}, {stop}, {step})", s.loc)
+        sizes = {"f": [], "i": []}
+        for name, how in state:
+            stack = self.snapshot_stack(name)
+            if how == "scalar":
+                sizes[stack].append("1")
+                continue
+            out(f"{naming.PREFIX}_cksize_{name} = {name}.size")
+            sizes[stack].append(f"{naming.PREFIX}_cksize_{name}")
+            if how == "value":
+                sizes["i"].append(str(self.ti.of(name).ndim))
+        out(f"{n_f} = {' + '.join(sizes['f']) or '0'}")
+        out(f"{n_i} = {' + '.join(sizes['i']) or '0'}")
+        if reverse:
+            out(f"{snap_f}, {snap_i} = _checkpoint_resume({KEY}, {n_f}, {n_i})")
+            # a taped trip saves the shape of the binding it replaces: give the body's own
+            # arrays one (those saved whole are back from the tape already)
+            for name in temporaries:
+                if self.saves_shape(name):
+                    ty = self.ti.of(name)
+                    out(f"{name} = np.empty({(0,) * ty.ndim}, {_dtype_src(ty.dtype)})")
+        else:
+            out(f"{snap_f}, {snap_i} = _checkpoint_begin({KEY}, {trips}, {n_f}, {n_i}, "
+                f"{self.spec.checkpoint})")
+        out(f"{rows} = _checkpoint_rows({KEY})")
+        out(f"{row} = 0")
+        out("while True:", s.loc)
+        with out.indent():
+            out(f"if {row} == {rows}.shape[0]:")
+            out(f"    {rows} = _checkpoint_rows({KEY})")
+            out(f"    {row} = 0")
+            out(f"{kind} = {rows}[{row}, 0]")
+            out(f"if {kind} == {_END_REVERSE if reverse else _END_FORWARD}:")
+            out("    break")
+            out(f"if {kind} == {_LOAD}:")
+            with out.indent():
+                out(f"{at_f} = {rows}[{row}, 3] * {n_f}")
+                out(f"{at_i} = {rows}[{row}, 3] * {n_i}")
+                for name, how in state:
+                    self.load_state(name, how, names)
+            out(f"elif {kind} == {_FORWARD}:")
+            with out.indent():
+                out(f"if {rows}[{row}, 3] >= 0:")
+                with out.indent():
+                    out(f"{at_f} = {rows}[{row}, 3] * {n_f}")
+                    out(f"{at_i} = {rows}[{row}, 3] * {n_i}")
+                    for name, how in state:
+                        self.save_state(name, how, names)
+                out(f"if {rows}[{row}, 4] != 0:")
+                with out.indent():
+                    out(f"for {t} in range({rows}[{row}, 1], {rows}[{row}, 2]):")
+                    with out.indent():
+                        out(f"{s.var} = {start} + {t} * {step}")
+                        self.aug_block(s.body)
+                    # the last trip taped here is reversed first: its own arrays start with a
+                    # zero adjoint of their shape (the reversal before left them others)
+                    for name in (n for n in temporaries if n in self.active and reverse):
+                        for k in self.lanes:
+                            out(f"{self.B(name, k)} = np.zeros({name}.shape, "
+                                f"{_dtype_src(self.ti.of(name).dtype)})")
+                out("else:")
+                with out.indent():
+                    out(f"for {t} in range({rows}[{row}, 1], {rows}[{row}, 2]):")
+                    with out.indent():
+                        out(f"{s.var} = {start} + {t} * {step}")
+                        for line in ir.to_source(s.body, indent=0):
+                            out(line)
+            if reverse:
+                out(f"elif {kind} == {_REVERSE}:")
+                with out.indent():
+                    out(f"for {t} in range({rows}[{row}, 1] - 1, {rows}[{row}, 2] - 1, -1):",
+                        s.loc)
+                    self.loop_stack.append(u)
+                    with out.indent():
+                        out(f"{s.var} = {start} + {t} * {step}")
+                        self.adj_block(s.body)
+                    self.loop_stack.pop()
+            out(f"{row} += 1")
+        if reverse:
+            out(f"_checkpoint_end({KEY})")
+
+    def snapshot_stack(self, name: str) -> str:
+        t = self.ti.of(name)
+        return "f" if is_float(t.dtype if is_array(t) else t) else "i"
+
+    def save_state(self, name: str, how: str, names: dict) -> None:
+        stack = self.snapshot_stack(name)
+        snap, at = names[stack], names["at_" + stack]
+        if how == "scalar":
+            self.out(f"{snap}[{at}] = {name}; {at} += 1")
+            return
+        if how == "value":
+            for d in range(self.ti.of(name).ndim):
+                self.out(f"{names['i']}[{names['at_i']}] = {name}.shape[{d}]; "
+                         f"{names['at_i']} += 1")
+        self.out(f"{at} = _save_values({snap}, {at}, {name}, "
+                 f"{naming.PREFIX}_cksize_{name})")
+
+    def load_state(self, name: str, how: str, names: dict) -> None:
+        stack = self.snapshot_stack(name)
+        snap, at = names[stack], names["at_" + stack]
+        t = self.ti.of(name)
+        if how == "scalar":
+            value = f"{snap}[{at}]"
+            if t.name == "bool":
+                value += " != 0"
+            elif t.name not in ("float64", "int64"):
+                value = f"np.{t.name}({value})"
+            self.out(f"{name} = {value}; {at} += 1")
+            return
+        if how == "value":
+            dims = [f"{names['i']}[{names['at_i']} + {d}]" for d in range(t.ndim)]
+            self.out(f"{name} = np.empty(({', '.join(dims)},), np.{t.dtype.name})")
+            self.out(f"{names['at_i']} += {t.ndim}")
+        self.out(f"{at} = _load_values({snap}, {at}, {name})")
 
     def elem_is_float(self, array: str) -> bool:
         t = self.ti.of(array)
@@ -1005,6 +1201,10 @@ class _Reverse:
             out("else:")
             with out.indent():
                 self.adj_block(s.orelse)
+        elif isinstance(s, ir.For) and self.checkpointed(s):
+            self.checkpointed_loop(s, reverse=True)
+            if self.restores_loop_var(s):
+                self.pop(s.var)
         elif isinstance(s, ir.For):
             trips, k = naming.counter(s.uid), naming.rev_index(s.uid)
             bounds = {}
