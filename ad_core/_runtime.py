@@ -57,7 +57,8 @@ def release(key: int) -> None:
     """Forget what a consumed (or abandoned) tape spilled, and its checkpoints."""
     _SPILLED.pop((key, "f"), None)
     _SPILLED.pop((key, "i"), None)
-    _CHECKPOINTED.pop(key, None)
+    for record in _CHECKPOINTED.pop(key, ()):
+        _give_back(record)
 
 
 def _kind(stack) -> str:
@@ -273,9 +274,29 @@ def _rows(trips: int, slots: int):
             return
 
 
-def _begin(key, trips, slots, snap_f, snap_i, floats, ints):
+def _begin(key, trips, slots, floats, ints):
+    snap_f = _pooled(np.float64, int(slots) * int(floats))
+    snap_i = _pooled(np.int64, int(slots) * int(ints))
     _CHECKPOINTED.setdefault(int(key), []).append(
         (snap_f, snap_i, _schedule(int(trips), int(slots)), (int(floats), int(ints))))
+    return snap_f, snap_i
+
+
+_POOL: list = []  # snapshot arrays of finished loops, reused: fresh ones cost page faults
+_POOL_SIZE = 4
+
+
+def _pooled(dtype, size: int):
+    for k, array in enumerate(_POOL):
+        if array.dtype == dtype and size <= array.size <= 2 * size + 4096:
+            return _POOL.pop(k)[:size]
+    return np.empty(size, dtype)
+
+
+def _give_back(record) -> None:
+    for array in record[:2]:
+        _POOL.insert(0, array.base if array.base is not None else array)
+    del _POOL[_POOL_SIZE:]
 
 
 def _snapshots(key, floats, ints):
@@ -290,7 +311,7 @@ def _next_rows(key):
 
 
 def _end(key):
-    _CHECKPOINTED[int(key)].pop()
+    _give_back(_CHECKPOINTED[int(key)].pop())
 
 
 @njit(cache=True)
@@ -306,10 +327,8 @@ def checkpoint_begin(key, trips, floats, ints, budget):
     """Before a checkpointed loop in the augmented sweep: room for its snapshots, and its
     schedule; returns the float and int snapshot arrays (slot k at k * floats, k * ints)."""
     slots = checkpoint_slots(trips, floats, ints, budget)
-    snap_f = np.empty(slots * floats, np.float64)
-    snap_i = np.empty(slots * ints, np.int64)
-    with objmode():
-        _begin(key, trips, slots, snap_f, snap_i, floats, ints)
+    with objmode(snap_f="float64[::1]", snap_i="int64[::1]"):
+        snap_f, snap_i = _begin(key, trips, slots, floats, ints)
     return snap_f, snap_i
 
 
