@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from adtriad.ad_core.errors import ADError
+from adtriad.units import memory_bytes
 
 
 class Mode:
@@ -41,33 +42,6 @@ ReverseSplitWithPrimal = Mode("ReverseSplitWithPrimal", forward=False, with_prim
 
 MODES = (Forward, ForwardWithPrimal, Reverse, ReverseWithPrimal, ReverseSplitWithPrimal)
 
-_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
-          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
-
-
-def memory_bytes(memory) -> int:
-    """Bytes from an int or a string such as ``"2 GB"`` or ``"512MiB"``; ADError if it is
-    neither, or not positive."""
-    if isinstance(memory, str):
-        number = memory.strip().upper().rstrip("BITEKMG ")
-        unit = memory.strip().upper()[len(number):].replace(" ", "")
-        if unit not in _UNITS:
-            raise ADError(f"{memory!r} is not an amount of memory such as '2 GB' or "
-                             "'512 MiB'")
-        try:
-            value = float(number) * _UNITS[unit]
-        except ValueError:
-            raise ADError(f"{memory!r} is not an amount of memory such as '2 GB'") from None
-    elif isinstance(memory, (int, float)) and not isinstance(memory, bool):
-        value = memory
-    else:
-        raise ADError(f"{memory!r} is not an amount of memory (bytes, or a string such as "
-                         "'2 GB')")
-    if not value >= 1:
-        raise ADError(f"the checkpointing memory must be at least one byte, got {memory!r}")
-    return int(value)
-
-
 def checkpointed(mode: Mode, memory) -> Mode:
     """``mode`` (a reverse mode) reversing time loops by binomial checkpointing: a counted
     loop at the top of the differentiated function whose body loops or calls runs forward
@@ -77,8 +51,11 @@ def checkpointed(mode: Mode, memory) -> Mode:
     if not isinstance(mode, Mode) or mode.is_forward:
         raise ADError(f"checkpointed(mode, memory) takes a reverse mode (Reverse, "
                          f"ReverseWithPrimal or ReverseSplitWithPrimal), got {mode!r}")
-    return Mode(mode.name, mode.is_forward, mode.with_primal, mode.split,
-                memory_bytes(memory))
+    try:
+        memory = memory_bytes(memory)
+    except ValueError as err:
+        raise ADError(f"checkpointed(mode, memory): {err}") from None
+    return Mode(mode.name, mode.is_forward, mode.with_primal, mode.split, memory)
 
 
 class Const(NamedTuple):

@@ -20,7 +20,7 @@ from adtriad.ad_core import build, loader, rules
 from adtriad.ad_core._runtime import new_key, new_stacks, release, spilled_size
 from adtriad.ad_core.annotations import (
     ANNOTATIONS, BATCHED, Active, BatchDuplicated, BatchDuplicatedNoNeed, Const, Duplicated,
-    DuplicatedNoNeed, Forward, MixedDuplicated, Mode, Reverse, checkpointed, memory_bytes,
+    DuplicatedNoNeed, Forward, MixedDuplicated, Mode, Reverse, checkpointed,
 )
 from adtriad.ad_core.activity import ADTypeWarning
 from adtriad.ad_core.errors import ADError
@@ -54,7 +54,8 @@ def checkpointing(memory) -> int | None:
     such as ``"2 GB"``; None, the default: time loops are taped whole) in every reverse mode
     not given its own with ``checkpointed(mode, memory)``. Returns the previous setting."""
     previous = _SETTINGS["checkpoint_memory"]
-    _SETTINGS["checkpoint_memory"] = None if memory is None else memory_bytes(memory)
+    _SETTINGS["checkpoint_memory"] = None if memory is None else \
+        checkpointed(Reverse, memory).checkpoint_memory
     return previous
 
 

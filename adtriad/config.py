@@ -38,6 +38,7 @@ from pydantic import (
 )
 
 from adtriad.paths import DEFAULT_CACHE_DIR
+from adtriad.units import memory_bytes
 from adtriad.protocol import DEFAULT_TRITS, Role, validate_trits
 
 __all__ = [
@@ -162,6 +163,14 @@ class EngineConfig(_Section):
 
     cache_dir: Path = Field(default=Path(DEFAULT_CACHE_DIR), validate_default=True)
     """Where generated derivative code is written and cached (``~`` is expanded)."""
+    checkpoint_memory: int | None = None
+    """Bytes (or ``"2 GB"``) of snapshots within which reverse modes checkpoint time loops
+    (binomial checkpointing); null: time loops are taped whole."""
+
+    @field_validator("checkpoint_memory", mode="before")
+    @classmethod
+    def _memory(cls, memory: Any) -> Any:
+        return None if memory is None else memory_bytes(memory)
 
     @field_validator("cache_dir")
     @classmethod

@@ -220,7 +220,8 @@ class Triad:
                 TemperingAgent(tolerances=self.config.tolerances, cache_dir=cache), sc, mode,
                 self),
             Role.gpu_kernels: KernelHandler(KernelAgent(), sc, mode, self),
-            Role.autodiff: AutodiffHandler(AutodiffAgent(cache_dir=cache), self),
+            Role.autodiff: AutodiffHandler(AutodiffAgent(
+                cache_dir=cache, checkpoint_memory=self.config.engine.checkpoint_memory), self),
         }
 
     # -- the worker thread ------------------------------------------------------------------

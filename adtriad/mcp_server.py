@@ -318,7 +318,9 @@ class _Differentiator:
         if self._agent is None:
             from adtriad.agents import AutodiffAgent
 
-            self._agent = AutodiffAgent(cache_dir=str(self.triad.config.engine.cache_dir))
+            engine = self.triad.config.engine
+            self._agent = AutodiffAgent(cache_dir=str(engine.cache_dir),
+                                        checkpoint_memory=engine.checkpoint_memory)
         return self._agent
 
     def __call__(self, source: str, entry: str, inputs: dict[str, Any], mode: str,

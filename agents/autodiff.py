@@ -57,8 +57,11 @@ class AutodiffAgent:
 
     role = Role.autodiff
 
-    def __init__(self, cache_dir: str | Path | None = None) -> None:
+    def __init__(self, cache_dir: str | Path | None = None,
+                 checkpoint_memory: int | None = None) -> None:
         from adtriad.ad_core import loader
+
+        self.checkpoint_memory = checkpoint_memory  # reverse modes checkpoint time loops
 
         if cache_dir is not None:
             loader.set_cache_dir(Path(cache_dir).expanduser() / "generated")
@@ -80,6 +83,8 @@ class AutodiffAgent:
         ret = None if k.return_activity is None else getattr(ad_core, k.return_activity)
         primal = tangent = None
         mode = getattr(ad_core, k.mode)
+        if self.checkpoint_memory is not None and not mode.is_forward:
+            mode = ad_core.checkpointed(mode, self.checkpoint_memory)
         if is_cuda_function(func):
             derivs = self._kernel_gradient(func, k, anns)
         elif k.mode == "ReverseSplitWithPrimal":

@@ -53,7 +53,8 @@ def _agents(cfg: TriadConfig) -> dict[Role, tuple[type, dict[str, Any]]]:
     return {
         T: (TemperingAgent, {"tolerances": cfg.tolerances, "cache_dir": cache}),
         K: (KernelAgent, {}),
-        A: (AutodiffAgent, {"cache_dir": cache}),
+        A: (AutodiffAgent, {"cache_dir": cache,
+                            "checkpoint_memory": cfg.engine.checkpoint_memory}),
     }
 
 

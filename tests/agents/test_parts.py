@@ -139,3 +139,14 @@ expect: {x: "3 * x**2 - 4 * x + 1"}
     assert "def triple" in scenarios[0].kernel.source and scenarios[1].kernel.entry == "cubic"
     report = run_scenarios(scenarios, cfg, backend="local")
     assert report.exit_code == 0, report.failed_checks()
+
+
+def test_the_autodiff_agent_checkpoints_when_configured(engine_cache):
+    sc = load_scenario(SAXPY)
+    t, k = TemperingAgent(cache_dir=engine_cache), KernelAgent()
+    km = k.provide(t.open_round(sc.name, sc.master_seed, 0, "Reverse"), sc, "Reverse")
+    taped = AutodiffAgent(engine_cache).differentiate(km)
+    checkpointed = AutodiffAgent(engine_cache, checkpoint_memory=1).differentiate(km)
+    assert checkpointed.payload.kind != "error"
+    strip = {"timings": {}}
+    assert checkpointed.payload.model_copy(update=strip) == taped.payload.model_copy(update=strip)
