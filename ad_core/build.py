@@ -116,8 +116,9 @@ class Builder:
         self.notes: list[str] = []  # dropped derivatives, reported by api.type_warning
         self.bindings: dict[str, str] = {}
 
-    def spec_for(self, sf: SourceFunction, argtypes: tuple, mask: tuple, is_callee: bool) -> Spec:
-        key = (sf, argtypes, mask, is_callee)
+    def spec_for(self, sf: SourceFunction, argtypes: tuple, mask: tuple, is_callee: bool,
+                 checkpoint: int | None = None) -> Spec:
+        key = (sf, argtypes, mask, is_callee, checkpoint)
         if key in self.specs:
             return self.specs[key]
         self.in_progress.add(key)
@@ -141,7 +142,7 @@ class Builder:
                     width=self.width, unchecked=self.unchecked, device=self.device,
                     exclusive={} if is_callee else self.exclusive,
                     atomics=frozenset() if is_callee else self.atomics,
-                    checkpoint=None if is_callee else self.checkpoint)
+                    checkpoint=checkpoint)
         for text, callee in nf.user_callees.items():
             if text not in nf.hidden_callees:  # those are always called as generated code
                 self.bindings[text] = bind(f"{callee.digest}:primal", jitted(callee.func))
@@ -163,8 +164,10 @@ class Builder:
         self.bindings[text] = bind(rule_key(rs, kind), jitted(getattr(rs, kind)))
         return text
 
-    def request(self, call: ir.Call, caller: Spec, kind: str) -> Spec:
-        """The spec of a user function called from ``caller`` (generated on first request)."""
+    def request(self, call: ir.Call, caller: Spec, kind: str,
+                checkpoint: int | None = None) -> Spec:
+        """The spec of a user function called from ``caller`` (generated on first request);
+        ``checkpoint``: the snapshot budget of its time loops (reverse mode)."""
         argtypes, mask = [], []
         for a in call.args:
             if isinstance(a, ir.Name):
@@ -176,7 +179,7 @@ class Builder:
         if any(t is None for t in argtypes):
             raise ADError(f"{call.fn.user.name}: cannot pass a global object as an argument "
                           "to a differentiated call; pass it from the caller's arguments")
-        return self.spec_for(call.fn.user, tuple(argtypes), tuple(mask), True)
+        return self.spec_for(call.fn.user, tuple(argtypes), tuple(mask), True, checkpoint)
 
 
 def _result_kind(t) -> str:
@@ -403,7 +406,7 @@ def derivative_module(func_sf: SourceFunction, kind: str, argtypes: tuple, mask:
                       checkpoint if kind == "reverse" else None)
     top = None
     if not (path.exists() and _register_bindings(func_sf, set(), hidden)):
-        top = builder.spec_for(func_sf, argtypes, mask, False)
+        top = builder.spec_for(func_sf, argtypes, mask, False, builder.checkpoint)
         write_module(path, render(builder, top, func_sf, argtypes,
                                   ", boundscheck=True" if boundscheck else ""))
     module = load_module(name, path)

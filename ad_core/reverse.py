@@ -91,6 +91,9 @@ class _Reverse:
             elif isinstance(s, ir.Store):
                 self.stored.add(s.target)
         self.program_vars = set(self.nf.params) | set(self.assign_count) | self.for_vars
+        self.calls_in_loops = {id(c) for loop in ir.walk(self.nf.body)
+                               if isinstance(loop, (ir.For, ir.While))
+                               for x in ir.walk(loop.body) for c in _calls(x)}
         self.inner_loops = {id(x) for loop in ir.walk(self.nf.body)
                             if isinstance(loop, (ir.For, ir.While))
                             for x in ir.walk(loop.body) if isinstance(x, (ir.For, ir.While))}
@@ -225,6 +228,15 @@ class _Reverse:
             isinstance(a, ir.Name) and (a.id in self.active or
                                         (a.id in self.N and self.kind(a.id) == "array"))
             for a in call.args)
+
+    def callee_spec(self, call):
+        """The generated code of a differentiated call. A callee called outside loops
+        checkpoints its own time loops too (where a time-stepping loop often lives: in the
+        simulation a loss calls); one called inside a loop does not (each run of it would
+        keep its own snapshots)."""
+        inside = id(call) in self.calls_in_loops
+        return self.builder.request(call, self.spec, "reverse",
+                                    None if inside else self.spec.checkpoint)
 
     def work(self, s) -> bool:
         key = id(s)
@@ -656,7 +668,7 @@ class _Reverse:
             if isinstance(s.value, ir.Call) and s.value.fn.key == "rule":
                 out(f"{s.target} = {ir.expr_src(s.value)}", s.loc)  # its rule runs in reverse
             elif isinstance(s.value, ir.Call) and self.call_differentiated(s.value):
-                callee = self.builder.request(s.value, self.spec, "reverse")
+                callee = self.callee_spec(s.value)
                 args = ", ".join([ir.atom_src(a) for a in s.value.args] + [self.tape_args])
                 if self.unchecked:
                     out(f"{COUNTS} = {callee.aug_name}({args})", s.loc)
@@ -693,7 +705,7 @@ class _Reverse:
             if s.value.fn.key == "rule":
                 out(ir.expr_src(s.value), s.loc)
             elif self.call_differentiated(s.value):
-                callee = self.builder.request(s.value, self.spec, "reverse")
+                callee = self.callee_spec(s.value)
                 args = ", ".join([ir.atom_src(a) for a in s.value.args] + [self.tape_args])
                 if self.unchecked:
                     out(f"{COUNTS} = {callee.aug_name}({args})", s.loc)
@@ -819,7 +831,8 @@ class _Reverse:
     # ---- checkpointed loops ---------------------------------------------------------------
     def checkpointed(self, s) -> bool:
         """Is ``s`` reversed by binomial checkpointing (asked for with a memory budget)? Time
-        loops are: counted loops at the top of the function whose body loops or calls. Their
+        loops are: counted loops at the top of the function (the differentiated one, or one
+        it calls outside loops) whose body loops or calls. Their
         trips run primal-only between snapshots of the state, and each trip is taped only
         just before it is reversed, so the tape holds one trip."""
         return (self.spec.checkpoint is not None and not self.unchecked and not self.device
@@ -1460,7 +1473,7 @@ class _Reverse:
         if call.fn.key == "rule":
             self.adj_rule(call, grads, loc)
             return
-        callee = self.builder.request(call, self.spec, "reverse")
+        callee = self.callee_spec(call)
         args = [ir.atom_src(a) for a in call.args]
         pairs = list(zip(call.args, callee.active_mask, callee.array_mask))
         bars = [self.B(a.id, k) for a, act, arr in pairs if act and arr for k in self.lanes]

@@ -116,12 +116,13 @@ def test_checkpointed_gradients_match_differences_and_the_taped_sweep(f, steps, 
     np.testing.assert_array_equal(u, taped[3])  # the argument holds the primal's result
 
 
-def tape_of(mode, u0, steps):
+def tape_of(mode, u0, steps, f=heat):
+    """Bytes on the tape when the augmented sweep ends."""
     u, du = u0.copy(), np.zeros_like(u0)
     anns = (Duplicated(u, du), Const(steps), Active(0.3))
-    autodiff(mode, heat, Active, *anns)
-    _, vals, mask = api._prepare(Reverse, heat, anns)
-    module = api._module(heat, "reverse", vals, mask, checkpoint=mode.checkpoint_memory)
+    autodiff(mode, f, Active, *anns)
+    _, vals, mask = api._prepare(Reverse, f, anns)
+    module = api._module(f, "reverse", vals, mask, checkpoint=mode.checkpoint_memory)
     return 8 * sum(module.tape_hint)
 
 
@@ -241,3 +242,26 @@ def replay(trips: int, slots: int):
 @given(st.integers(0, 80), st.integers(1, 12))
 def test_the_schedule_reverses_every_trip_once_from_its_own_state(trips, slots):
     replay(trips, slots)
+
+
+def simulate(u, steps, c):
+    v = np.zeros_like(u)
+    for t in range(steps):
+        advance(u, v, c)
+
+
+def loss_of_simulation(u, steps, c):
+    """The time loop lives in a function the loss calls (outside any loop)."""
+    simulate(u, steps, c)
+    return np.sum(u * u) * c
+
+
+def test_a_time_loop_in_a_called_simulation_is_checkpointed():
+    u0 = np.random.default_rng(5).uniform(0.1, 0.9, 150)
+    mode = checkpointed(ReverseWithPrimal, 150 * 16 * 3)
+    primal, du, dc, _ = reverse(mode, loss_of_simulation, u0[:12], 11, 0.3)
+    fd_u, fd_c = central_differences(loss_of_simulation, u0[:12], 11, 0.3)
+    np.testing.assert_allclose(du, fd_u, rtol=1e-6, atol=1e-7)
+    assert dc == pytest.approx(fd_c, rel=1e-6)
+    assert tape_of(checkpointed(Reverse, 150 * 16 * 3), u0, 80, loss_of_simulation) < \
+        tape_of(Reverse, u0, 80, loss_of_simulation) / 20
