@@ -44,10 +44,13 @@ import program_gen as pg  # noqa: E402
 # The worker process
 
 
-def _worker(conn) -> None:
+def _worker(conn, checkpoint) -> None:
     import warnings
 
+    from adtriad.ad_core import api
+
     warnings.simplefilter("ignore")
+    api.checkpointing(checkpoint)
     while True:
         try:
             msg = conn.recv()
@@ -67,15 +70,16 @@ def _worker(conn) -> None:
 
 
 class Worker:
-    def __init__(self, timeout: float):
+    def __init__(self, timeout: float, checkpoint=None):
         self.timeout = timeout
+        self.checkpoint = checkpoint
         self.ctx = mp.get_context("spawn")
         self.proc = None
         self.conn = None
 
     def _start(self) -> None:
         parent, child = self.ctx.Pipe()
-        self.proc = self.ctx.Process(target=_worker, args=(child,), daemon=True)
+        self.proc = self.ctx.Process(target=_worker, args=(child, self.checkpoint), daemon=True)
         self.proc.start()
         child.close()
         self.conn = parent
@@ -281,6 +285,9 @@ def main(argv=None) -> int:
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds per program before it counts as a hang")
     ap.add_argument("--shrink-budget", type=float, default=300.0, help="seconds spent shrinking each failure")
     ap.add_argument("--max-statements", type=int, default=20)
+    ap.add_argument("--checkpoint", default=None, metavar="MEMORY",
+                    help="reverse time loops by checkpointing within MEMORY ('1 MB'; 1: one "
+                         "snapshot, the most recomputation)")
     args = ap.parse_args(argv)
 
     out_dir = pathlib.Path(args.out or tempfile.mkdtemp(prefix="adtriad-fuzz-"))
@@ -293,7 +300,7 @@ def main(argv=None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    worker = Worker(args.timeout)
+    worker = Worker(args.timeout, args.checkpoint)
     counts = collections.Counter()
     refusals = collections.Counter()
     records = []

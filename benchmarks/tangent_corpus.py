@@ -32,6 +32,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "realworld"))
 
 import corpus_harness as H  # noqa: E402
+from adtriad.ad_core import api  # noqa: E402
 
 COUNTED = ("correct", "refused", "wrong", "crash", "not-applicable")
 
@@ -105,7 +106,11 @@ def main(argv=None) -> int:
     ap.add_argument("names", nargs="*", help="only these functions")
     ap.add_argument("-v", "--verbose", action="store_true", help="print each function as it finishes")
     ap.add_argument("--json", type=pathlib.Path, help="also write every outcome to this file")
+    ap.add_argument("--checkpoint", default=None, metavar="MEMORY",
+                    help="reverse time loops by checkpointing within MEMORY ('1 MB'; 1: one "
+                         "snapshot, the most recomputation)")
     args = ap.parse_args(argv)
+    api.checkpointing(args.checkpoint)
     unknown = [n for n in args.names if n not in H.function_names()]
     if unknown:
         ap.error(f"unknown function(s): {', '.join(unknown)}")
