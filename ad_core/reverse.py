@@ -104,6 +104,7 @@ class _Reverse:
                             if isinstance(a, ir.Name) and is_array(self.ti.of(a.id))}
         self.recompute: dict[str, ir.Assign] = {}
         self.recompute_block: dict[str, int] = {}
+        self.recompute_inputs: dict[str, set] = {}  # name -> what its recomputation reads
         self.values: set = set()
         self.device = spec.device
         self.atomics = spec.atomics if self.device else frozenset()
@@ -443,6 +444,9 @@ class _Reverse:
                 inputs = set(ir.expr_names(v))  # an unravelled np.ndindex index
             else:
                 continue
+            # recomputing a value recomputes the values it is computed from, where it is
+            # recomputed: nothing they read may change before its last use either
+            inputs = inputs.union(*(self.recompute_inputs.get(n, ()) for n in inputs))
             later = stmts[k + 1:]
             uses = [j for j, x in enumerate(later) if s.target in ir.reads_within(x)]
             total = sum(1 for x in ir.walk(self.nf.body) if s.target in ir.reads(x))
@@ -457,6 +461,7 @@ class _Reverse:
                 continue  # a value loaded before the write (a view is memory, taken again)
             self.recompute[s.target] = s
             self.recompute_block[s.target] = id(stmts)
+            self.recompute_inputs[s.target] = inputs
 
     def never_written(self, array: str) -> bool:
         """Is nothing in the call written into ``array``'s memory (by any name sharing it)?"""

@@ -138,6 +138,13 @@ def load_then_write_through_a_view(x):
     return t * t + y[0]
 
 
+def derived_from_a_load_then_written(x, a, n):
+    # u is arithmetic of the load a[n]; a[n] is overwritten while u is still read after it
+    u = a[n] - x
+    a[n] *= u
+    return x + u
+
+
 def stencil_steps(u, tmp, c, steps):
     # diffusion with a coefficient per point: the flux difference is recomputed in reverse
     # from u as the tape puts it back; each step's copy loop makes room on the tape once

@@ -189,6 +189,21 @@ def test_a_load_is_not_taken_again_after_a_write_through_a_view():
                 modes=("Reverse", "Forward"))
 
 
+def test_a_value_computed_from_a_load_is_not_taken_again_after_the_load_is_overwritten():
+    # u = a[n] - x was recomputed in reverse from a[n] before the store into a[n] was undone
+    # (found by benchmarks/fuzz_programs.py)
+    a = np.array([0.7, 0.25, -0.5])
+    da = np.array([0.0, 1.0, 0.0])  # a cotangent on a[1]'s new value a[1] * (a[1] - x)
+    ((dx, _, _),) = autodiff(Reverse, D.derived_from_a_load_then_written, Active, Active(0.75),
+                             Duplicated(a, da), 1)
+    # d/da1 of a1 + a1 * (a1 - x) is 1 + 2 a1 - x; d/dx is -a1
+    assert dx == pytest.approx(-0.25)
+    np.testing.assert_allclose(da, [0.0, 1.0 + 2 * 0.25 - 0.75, 0.0])
+    check_grads(D.derived_from_a_load_then_written, Active(0.75),
+                Duplicated(np.array([0.7, 0.25, -0.5]), np.zeros(3)), 1,
+                modes=("Reverse", "Forward"))
+
+
 @pytest.mark.parametrize("steps", [0, 1, 7])
 def test_stencil_recomputed_from_the_restored_array(steps):
     u = np.random.default_rng(steps).uniform(0.0, 1.0, 40)
