@@ -17,7 +17,7 @@ Usage::
 
 ``NAME`` restricts the run to some entries; ``-v`` prints each entry as it finishes;
 ``--json`` also writes every outcome (with its source) to a file; ``--points`` sets how many
-points each entry is checked at (3 by default); ``--skip`` leaves an entry out. Compiled derivatives go to the engine's usual
+points each entry is checked at (3 by default); ``--skip`` leaves an entry out; ``--checkpoint MEMORY`` checkpoints every reverse call's time loops. Compiled derivatives go to the engine's usual
 cache (``TRIAD_ENGINE__CACHE_DIR`` sets another), so a second run is faster.
 """
 
@@ -37,6 +37,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "realworld"))
 
 import numba_corpus_harness as N  # noqa: E402
+from adtriad.ad_core import api  # noqa: E402
 
 COUNTED = ("correct", "refused", "wrong", "crash", "not-applicable")
 
@@ -123,7 +124,11 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=pathlib.Path, help="also write every outcome to this file")
     ap.add_argument("--points", type=int, default=N.NPOINTS, help="points per entry (default 3)")
     ap.add_argument("--skip", action="append", default=[], metavar="NAME", help="leave this entry out (repeatable)")
+    ap.add_argument("--checkpoint", default=None, metavar="MEMORY",
+                    help="reverse time loops by checkpointing within MEMORY ('1 MB'; 1: one "
+                         "snapshot, the most recomputation)")
     args = ap.parse_args(argv)
+    api.checkpointing(args.checkpoint)
     all_entries = N.entries()
     unknown = [n for n in args.names + args.skip if n not in all_entries]
     if unknown:
