@@ -943,25 +943,31 @@ class _Reverse:
             out(f"{kind} = {rows}[{row}, 0]")
             out(f"if {kind} == {_END_REVERSE if reverse else _END_FORWARD}:")
             out("    break")
-            out(f"if {kind} == {_LOAD}:")
-            with out.indent():
+            def each_value(copy) -> None:  # the row's slot, value by value
                 out(f"{at_f} = {rows}[{row}, 3] * {n_f}")
                 out(f"{at_i} = {rows}[{row}, 3] * {n_i}")
                 for name, how in state:
-                    self.load_state(name, how, names)
+                    copy(name, how, names)
+
+            @contextlib.contextmanager
+            def trips(loop: str):
+                out(f"for {t} in {loop}:", s.loc)
+                with out.indent():
+                    out(f"{s.var} = {start} + {t} * {step}")
+                    yield
+
+            forward = f"range({rows}[{row}, 1], {rows}[{row}, 2])"
+            out(f"if {kind} == {_LOAD}:")
+            with out.indent():
+                each_value(self.load_state)
             out(f"elif {kind} == {_FORWARD}:")
             with out.indent():
                 out(f"if {rows}[{row}, 3] >= 0:")
                 with out.indent():
-                    out(f"{at_f} = {rows}[{row}, 3] * {n_f}")
-                    out(f"{at_i} = {rows}[{row}, 3] * {n_i}")
-                    for name, how in state:
-                        self.save_state(name, how, names)
+                    each_value(self.save_state)
                 out(f"if {rows}[{row}, 4] != 0:")
                 with out.indent():
-                    out(f"for {t} in range({rows}[{row}, 1], {rows}[{row}, 2]):")
-                    with out.indent():
-                        out(f"{s.var} = {start} + {t} * {step}")
+                    with trips(forward):
                         self.aug_block(s.body)
                     # the last trip taped here is reversed first: its own arrays start with a
                     # zero adjoint of their shape (the reversal before left them others)
@@ -970,21 +976,14 @@ class _Reverse:
                             out(f"{self.B(name, k)} = np.zeros({name}.shape, "
                                 f"{_dtype_src(self.ti.of(name).dtype)})")
                 out("else:")
-                with out.indent():
-                    out(f"for {t} in range({rows}[{row}, 1], {rows}[{row}, 2]):")
-                    with out.indent():
-                        out(f"{s.var} = {start} + {t} * {step}")
-                        for line in ir.to_source(s.body, indent=0):
-                            out(line)
+                with out.indent(), trips(forward):
+                    for line in ir.to_source(s.body, indent=0):
+                        out(line)
             if reverse:
                 out(f"elif {kind} == {_REVERSE}:")
-                with out.indent():
-                    out(f"for {t} in range({rows}[{row}, 1] - 1, {rows}[{row}, 2] - 1, -1):",
-                        s.loc)
+                with out.indent(), trips(f"range({rows}[{row}, 1] - 1, {rows}[{row}, 2] - 1, -1)"):
                     self.loop_stack.append(u)
-                    with out.indent():
-                        out(f"{s.var} = {start} + {t} * {step}")
-                        self.adj_block(s.body)
+                    self.adj_block(s.body)
                     self.loop_stack.pop()
             out(f"{row} += 1")
         if reverse:

@@ -23,8 +23,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 import kernels  # noqa: E402
-from timing import median_time  # noqa: E402
-from adtriad.ad_core import Active, Const, Duplicated, Reverse, api, autodiff  # noqa: E402
+from timing import median_time, tape_bytes  # noqa: E402
+from adtriad.ad_core import Active, Const, Duplicated, Reverse, autodiff  # noqa: E402
 from adtriad.ad_core import checkpointed  # noqa: E402
 from adtriad.ad_core._runtime import checkpoint_slots  # noqa: E402
 from adtriad.ad_core.annotations import memory_bytes  # noqa: E402
@@ -40,15 +40,6 @@ def gradient_run(mode, u0, steps, c):
         autodiff(mode, kernels.heat, Active, Duplicated(u, du), Duplicated(tmp, dtmp),
                  Const(c), Const(steps))
     return run, du
-
-
-def peak_tape(mode, u0, steps, c) -> int:
-    anns = (Duplicated(u0.copy(), np.zeros_like(u0)), Duplicated(np.zeros_like(u0),
-            np.zeros_like(u0)), Const(c), Const(steps))
-    _, vals, mask = api._prepare(Reverse, kernels.heat, anns)
-    module = api._module(kernels.heat, "reverse", vals, mask,
-                         checkpoint=mode.checkpoint_memory)
-    return 8 * sum(module.tape_hint)
 
 
 def main() -> None:
@@ -78,7 +69,9 @@ def main() -> None:
         snapshots = None
         if mode.checkpoint_memory is not None:
             snapshots = int(checkpoint_slots(steps, 2 * n, 0, memory)) * 2 * n * 8
-        rows.append((label, t, peak_tape(mode, u0, steps, c), snapshots))
+        anns = (Active, Duplicated(u0.copy(), np.zeros_like(u0)),
+                Duplicated(np.zeros_like(u0), np.zeros_like(u0)), Const(c), Const(steps))
+        rows.append((label, t, tape_bytes(kernels.heat, anns, mode), snapshots))
     print(f"heat stencil, {n} points x {steps} steps; state {2 * n * 8 / 1e6:.1f} MB; "
           f"primal touches {2 * n * 8 / 1e6:.1f} MB")
     print(f"{'run':38} {'seconds':>9} {'x primal':>9} {'tape MB':>9} {'snapshots MB':>13}")

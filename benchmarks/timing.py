@@ -18,13 +18,14 @@ def median_time(fn, repeat: int = 5) -> float:
     return float(np.median(times))
 
 
-def tape_bytes(func, reverse_args) -> int:
+def tape_bytes(func, reverse_args, mode=None) -> int:
     """Peak tape bytes of the last reverse call of ``func`` with these annotated arguments
-    (``autodiff(Reverse, func, *reverse_args)`` must have run): the float and int stacks'
-    fill counts, as the augmented sweep recorded them for sizing the next call."""
+    (``autodiff(mode or Reverse, func, *reverse_args)`` must have run): the float and int
+    stacks' fill counts, as the augmented sweep recorded them for sizing the next call."""
     from adtriad.ad_core import api
     from adtriad.ad_core.annotations import Reverse
     anns, vals, mask = api._prepare(Reverse, func, reverse_args[1:])
-    module = api._module(func, "reverse", vals, mask)
+    module = api._module(func, "reverse", vals, mask,
+                         checkpoint=None if mode is None else mode.checkpoint_memory)
     floats, ints = module.__dict__.get("tape_hint", (0, 0))
     return 8 * (int(floats) + int(ints))
