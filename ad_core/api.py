@@ -66,25 +66,43 @@ def _checkpoint_memory(mode: Mode) -> int | None:
 
 
 def _check_overlaps(f, anns) -> None:
-    arrays = []
+    """Refuse a call where a shadowed array shares memory with another array of the call.
+    Arrays are compared pairwise only when they have the same owner: arrays whose data live
+    in different NumPy allocations cannot overlap (most calls: one check per array)."""
+    arrays = []  # (argument, how it is named, array, shadowed)
     for k, a in enumerate(anns):
-        label = _label(f, k)
         shadowed = isinstance(a, (Duplicated, DuplicatedNoNeed, MixedDuplicated) + BATCHED)
         for v, dv, diff in _leaves(a):
             if isinstance(v, np.ndarray):
-                arrays.append((label.plus(" (primal)"), v, shadowed))
+                arrays.append((k, " (primal)", v, shadowed))
             if diff and isinstance(dv, np.ndarray):
-                arrays.append((label.plus(" (shadow)"), dv, True))
+                arrays.append((k, " (shadow)", dv, True))
             elif diff and isinstance(dv, (tuple, list)):
-                arrays += [(label.plus(f" (shadow {j + 1})"), d, True) for j, d in enumerate(dv)
+                arrays += [(k, f" (shadow {j + 1})", d, True) for j, d in enumerate(dv)
                            if isinstance(d, np.ndarray)]
-    for i in range(len(arrays)):
-        for j in range(i + 1, len(arrays)):
-            (la, a, da), (lb, b, db) = arrays[i], arrays[j]
-            if (da or db) and a is not b and np.may_share_memory(a, b):
-                raise ADError(f"{la} and {lb} share memory; pass separate arrays (or call "
-                              "adtriad.ad_core.api.strict_aliasing(True) to promise they do "
-                              "not overlap)")
+    by_owner: dict = {}
+    for entry in arrays:
+        owner = _owner(entry[2])
+        by_owner.setdefault(id(owner) if owner is not None else None, []).append(entry)
+    for key, group in by_owner.items():
+        candidates = arrays if key is None else group  # (an unknown owner: compare with all)
+        for i, (ka, sa, a, da) in enumerate(group):
+            for kb, sb, b, db in candidates[i + 1:] if key is not None else candidates:
+                if (da or db) and a is not b and np.may_share_memory(a, b):
+                    (ka, sa), (kb, sb) = sorted([(ka, sa), (kb, sb)])
+                    raise ADError(f"{_label(f, ka, sa)} and {_label(f, kb, sb)} share memory; "
+                                  "pass separate arrays (or call "
+                                  "adtriad.ad_core.api.strict_aliasing(True) to promise they "
+                                  "do not overlap)")
+
+
+def _owner(a: np.ndarray):
+    """The NumPy array that allocated ``a``'s memory, or None when something else did (a
+    buffer, a memory map: then only a pairwise check can tell)."""
+    owner = a if a.base is None else a.base  # NumPy points a view's base at the owner
+    if isinstance(owner, np.ndarray) and owner.flags.owndata:
+        return owner
+    return None
 
 
 def _is_annotation_class(x) -> bool:
@@ -169,11 +187,8 @@ def _prepare(mode: Mode, f, args) -> tuple[list, list, tuple]:
                 _check_shadow(Duplicated(a.val, shadow), label.plus(f", shadow {lane + 1}"), mode)
         for v, dv, _ in _leaves(a):
             _check_array_value(v, label)
-            if isinstance(dv, (tuple, list)):
-                for shadow in dv:
-                    _check_array_value(shadow, label.plus(" (shadow)"))
-            else:
-                _check_array_value(dv, label.plus(" (shadow)"))
+            for shadow in dv if isinstance(dv, (tuple, list)) else (dv,):
+                _check_array_value(shadow, label, " (shadow)")
         anns.append(a)
         vals.append(a.val)
         mask.append(isinstance(a, (Active, Duplicated, DuplicatedNoNeed, MixedDuplicated)
@@ -202,11 +217,17 @@ def with_defaults(py, args) -> tuple:
     return tuple(args) + tuple(defaults[n] for n in names[len(args):])
 
 
-def _check_array_value(v, label: str) -> None:
+_COMPILED_DTYPES: set = set()  # dtypes found fit for compiled code
+
+
+def _check_array_value(v, label, suffix: str = "") -> None:
     """Arrays the generated (Numba-compiled) code can take: plain ndarrays of native byte
     order and a dtype Numba compiles."""
+    if type(v) is np.ndarray and v.dtype in _COMPILED_DTYPES:
+        return
     if not isinstance(v, np.ndarray):
         return
+    label = f"{label}{suffix}"
     if type(v) is not np.ndarray:
         raise ADError(f"{label}: a {type(v).__module__}.{type(v).__name__} is not a plain "
                       "NumPy array, which compiled code needs; pass np.asarray(x) (for a "
@@ -217,6 +238,7 @@ def _check_array_value(v, label: str) -> None:
     if v.dtype == np.float16 or v.dtype.kind not in "biufc":
         raise ADError(f"{label}: arrays of dtype {v.dtype} cannot be compiled; convert with "
                       "x.astype(np.float32) (or np.float64)")
+    _COMPILED_DTYPES.add(v.dtype)
 
 
 def _check_mixed(a, label: str, mode: Mode) -> None:
@@ -279,14 +301,16 @@ def _check_shadow(a, label: str, mode: Mode) -> None:
         if not isinstance(dv, np.ndarray):
             raise ADError(f"{label}: the shadow of an array must be an array of the same shape "
                           f"and dtype, got {type(dv).__name__}")
-        if not np.issubdtype(v.dtype, np.floating):
+        if v.dtype.kind != "f":
             raise ADError(f"{label}: {v.dtype} arrays cannot be Duplicated (integers carry no "
                           "derivative); pass it as Const")
         if dv.shape != v.shape:
             raise ADError(f"{label}: shadow shape {dv.shape} differs from the primal's {v.shape}")
         if dv.dtype != v.dtype:
             raise ADError(f"{label}: shadow dtype {dv.dtype} differs from the primal's {v.dtype}")
-        if np.shares_memory(v, dv):
+        owners = _owner(v), _owner(dv)
+        if (owners[0] is None or owners[1] is None or owners[0] is owners[1]) and \
+                np.shares_memory(v, dv):
             raise ADError(f"{label}: the shadow shares memory with the primal; give it its own "
                           "array (np.zeros_like(x))")
         if not dv.flags.writeable:

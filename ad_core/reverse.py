@@ -56,10 +56,10 @@ def generate(spec, builder) -> tuple[str, str]:
     gen = _Reverse(spec, builder, needed=needed, read_sites=probe.read_sites,
                    read_by=probe.read_by)
     code = gen.augmented(), gen.adjoint()
-    # arrays whose contents the adjoint sweep puts back (written in place, through a view
-    # too, or handed to a callee): the caller saves and restores their final values
+    # arrays whose contents the adjoint sweep puts back: the caller saves and restores their
+    # final values (two passes over each, so only where the adjoint writes them)
     spec.restored = {p for p in spec.nf.params if gen.kind(p) == "array" and
-                     (gen.group(p) in gen.dirty or p in gen.call_arrays)}
+                     (gen.group(p) in gen.put_back() or p in gen.call_arrays)}
     return code
 
 
@@ -462,6 +462,18 @@ class _Reverse:
             self.recompute[s.target] = s
             self.recompute_block[s.target] = id(stmts)
             self.recompute_inputs[s.target] = inputs
+
+    def put_back(self) -> set:
+        """Alias groups whose memory the adjoint sweep writes: by a store whose old value it
+        reads (taped, then put back; through a view too), by a call (a callee's adjoint puts
+        back what it wrote), or inside a checkpointed loop (snapshots are loaded into the
+        state). A store whose old value nothing reads stays as the primal left it (saxpy's
+        ``y[i] += a * x[i]``)."""
+        checkpointed = {id(x) for s in self.body if self.checkpointed(s)
+                        for x in ir.walk(s.body)}
+        return {self.group(n) for w, names in self.writers for n in names
+                if not isinstance(w, ir.Store) or self.store_pushes(w.target)
+                or id(w) in checkpointed}
 
     def never_written(self, array: str) -> bool:
         """Is nothing in the call written into ``array``'s memory (by any name sharing it)?"""
