@@ -66,9 +66,7 @@ def _checkpoint_memory(mode: Mode) -> int | None:
 
 
 def _check_overlaps(f, anns) -> None:
-    """Refuse a call where a shadowed array shares memory with another array of the call.
-    Arrays are compared pairwise only when they have the same owner: arrays whose data live
-    in different NumPy allocations cannot overlap (most calls: one check per array)."""
+    """Refuse a call where a shadowed array shares memory with another array of the call."""
     arrays = []  # (argument, how it is named, array, shadowed)
     for k, a in enumerate(anns):
         shadowed = isinstance(a, (Duplicated, DuplicatedNoNeed, MixedDuplicated) + BATCHED)
@@ -80,20 +78,22 @@ def _check_overlaps(f, anns) -> None:
             elif diff and isinstance(dv, (tuple, list)):
                 arrays += [(k, f" (shadow {j + 1})", d, True) for j, d in enumerate(dv)
                            if isinstance(d, np.ndarray)]
-    by_owner: dict = {}
-    for entry in arrays:
-        owner = _owner(entry[2])
-        by_owner.setdefault(id(owner) if owner is not None else None, []).append(entry)
-    for key, group in by_owner.items():
-        candidates = arrays if key is None else group  # (an unknown owner: compare with all)
-        for i, (ka, sa, a, da) in enumerate(group):
-            for kb, sb, b, db in candidates[i + 1:] if key is not None else candidates:
-                if (da or db) and a is not b and np.may_share_memory(a, b):
-                    (ka, sa), (kb, sb) = sorted([(ka, sa), (kb, sb)])
-                    raise ADError(f"{_label(f, ka, sa)} and {_label(f, kb, sb)} share memory; "
-                                  "pass separate arrays (or call "
-                                  "adtriad.ad_core.api.strict_aliasing(True) to promise they "
-                                  "do not overlap)")
+    for i, (ka, sa, a, da) in enumerate(arrays):
+        for kb, sb, b, db in arrays[i + 1:]:
+            if (da or db) and a is not b and _may_overlap(a, b, np.may_share_memory):
+                raise ADError(f"{_label(f, ka, sa)} and {_label(f, kb, sb)} share memory; "
+                              "pass separate arrays (or call "
+                              "adtriad.ad_core.api.strict_aliasing(True) to promise they do "
+                              "not overlap)")
+
+
+def _may_overlap(a: np.ndarray, b: np.ndarray, check) -> bool:
+    """``check(a, b)`` (NumPy's overlap test), skipped for arrays whose memory two different
+    NumPy arrays allocated: those cannot overlap, and most calls pass only such arrays."""
+    owner_a, owner_b = _owner(a), _owner(b)
+    if owner_a is not None and owner_b is not None and owner_a is not owner_b:
+        return False
+    return check(a, b)
 
 
 def _owner(a: np.ndarray):
@@ -308,9 +308,7 @@ def _check_shadow(a, label: str, mode: Mode) -> None:
             raise ADError(f"{label}: shadow shape {dv.shape} differs from the primal's {v.shape}")
         if dv.dtype != v.dtype:
             raise ADError(f"{label}: shadow dtype {dv.dtype} differs from the primal's {v.dtype}")
-        owners = _owner(v), _owner(dv)
-        if (owners[0] is None or owners[1] is None or owners[0] is owners[1]) and \
-                np.shares_memory(v, dv):
+        if _may_overlap(v, dv, np.shares_memory):
             raise ADError(f"{label}: the shadow shares memory with the primal; give it its own "
                           "array (np.zeros_like(x))")
         if not dv.flags.writeable:
