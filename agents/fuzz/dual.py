@@ -215,11 +215,10 @@ def _number(x: Any) -> bool:
 
 
 def _unary(name: str) -> Callable[[Any], Any]:
-    f, df = MATH[name]
-
     def apply(u):
         if isinstance(u, np.ndarray):
             return np.vectorize(apply, otypes=[object])(u) if u.dtype == object else getattr(np, _np_name(name))(u)
+        f, df = MATH[name]  # looked up per call: the table is the one place a rule lives
         if isinstance(u, Dual):
             return Dual(f(u.value), df(u.value) * u.tangent)
         return f(u)

@@ -73,7 +73,9 @@ class RandomChooser(Chooser):
 
 @dataclass(frozen=True)
 class Program:
-    """Source of a module defining ``f``, how to call it, and the seed of its float inputs."""
+    """Source of a module defining ``f``, how to call it, and the seed of its float inputs
+    (``inputs``, when given, are the float inputs themselves: a number per float parameter and
+    a tuple per array, as a search found them)."""
 
     source: str
     floats: tuple[str, ...]
@@ -81,6 +83,7 @@ class Program:
     ints: tuple[str, ...]
     int_values: tuple[int, ...]
     input_seed: int = 0
+    inputs: tuple | None = None
 
     @property
     def params(self) -> tuple[str, ...]:

@@ -142,3 +142,25 @@ def test_programs_python_or_numba_reject_are_invalid():
     numba_rejects = "def f(x, y, a, b, n):\n    return x + len({1: 2.0}) * y + object.__sizeof__(a)\n"
     verdict = check_program(program(numba_rejects))
     assert verdict.status == "invalid" and "numba" in verdict.detail
+
+
+def test_the_tempered_search_finds_the_region_where_the_engine_is_wrong():
+    from adtriad.agents.fuzz.search import tempered_search
+
+    source = "import math\n\n\ndef f(x, a, n):\n    return math.sin(x) * a[0] + a[1]\n"
+    prog = Program(source, ("x",), (("a", 4),), ("n",), (1,), 0)
+
+    def wrong_above(mode, f, *args):  # planted: wrong only where x > 1.2
+        (derivs,) = ad.autodiff(mode, f, *args)
+        if args[0].val > 1.2:
+            return ((derivs[0] * 1.01, *derivs[1:]),)
+        return (derivs,)
+
+    standin = engine_with(wrong_above)
+    assert check_program(prog, modes=("Reverse",), engine=standin).status == "ok"  # x < 1.2 here
+    found = tempered_search(prog, ("Reverse",), 40, seed=1, engine=standin)
+    assert found.verdict is not None and found.verdict.status == "wrong"
+    assert found.program.inputs[0] > 1.2
+    assert check_program(found.program, modes=("Reverse",), engine=standin).status == "wrong"
+    clean = tempered_search(prog, ("Reverse",), 20, seed=1)
+    assert clean.verdict is None and clean.evaluations <= 20 and clean.worst < 1e-12
