@@ -313,6 +313,86 @@ def sweep(
 
 
 @app.command()
+def fuzz(
+    ctx: typer.Context,
+    programs: Annotated[int, typer.Option("--programs", min=1, help="Programs to generate.")] = 100,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="The run's seed (program k: the "
+                                      "same on every machine).")] = 0,
+    minutes: Annotated[
+        float | None, typer.Option("--minutes", min=0.01, help="Start no program after this "
+                                   "long (the rest stay for --resume).")
+    ] = None,
+    size: Annotated[
+        str, typer.Option("--size", help="Statements in f: MAX, or MIN-MAX (default 5-20).")
+    ] = "5-20",
+    modes: Annotated[
+        str, typer.Option("--modes", help="Comma-separated modes (Reverse, ReverseWithPrimal, "
+                          "Forward, ForwardWithPrimal).")
+    ] = "Reverse,Forward",
+    search: Annotated[
+        int, typer.Option("--search", min=0, help="Input points the tempered search tries per "
+                          "program that passes (0: none).")
+    ] = 24,
+    shrink_s: Annotated[
+        float, typer.Option("--shrink-seconds", min=0, help="Time spent shrinking each failure.")
+    ] = 120.0,
+    name: Annotated[str, typer.Option("--name", help="The run's name (ledger and tests).")] = "fuzz",
+    ledger: Annotated[
+        Path | None, typer.Option("--ledger", help="SQLite ledger (default .triad/NAME.fuzz.db).")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Run only the programs the ledger has no result for.")
+    ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Delete an existing ledger and start over.")
+    ] = False,
+    address: Annotated[
+        str | None, typer.Option("--address", help="Ray cluster to join (default: start one).")
+    ] = None,
+    triads: Annotated[
+        int | None, typer.Option("--triads", min=1, help="Triads (default: one per CPU).")
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1, help="Seconds one program may take.")
+    ] = 900.0,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Write the summary as JSON to this file.")
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write the HTML report to this file.")
+    ] = None,
+    tests_dir: Annotated[
+        Path | None, typer.Option("--tests", help="Write each shrunk failure as a regression "
+                                  "test module in this directory.")
+    ] = None,
+) -> None:
+    """Generate programs, differentiate them, check them against dual numbers (see docs/fuzz.md)."""
+    from pydantic import ValidationError
+
+    from adtriad.agents.fuzz.command import FuzzInputError, fuzz_main
+    from adtriad.agents.fuzz.triad import FuzzJob
+
+    low, _, high = size.partition("-")
+    if not (low.strip().isdigit() and (not high or high.strip().isdigit())):
+        _fail(f"--size: {size!r} is not MAX or MIN-MAX (e.g. 5-20)")
+    bounds = (int(low), int(high)) if high else (min(5, int(low)), int(low))
+    try:
+        job = FuzzJob(name=name, seed=seed, programs=programs, min_statements=bounds[0],
+                      max_statements=bounds[1], modes=tuple(m.strip() for m in modes.split(",") if m.strip()),
+                      search_evaluations=search, shrink_s=shrink_s, unit_timeout_s=timeout, triads=triads)
+    except ValidationError as err:
+        _fail("; ".join(f"--{'-'.join(str(p) for p in e['loc']) or 'options'}: {e['msg']}"
+                        for e in err.errors()))
+    try:
+        code = fuzz_main(_config(ctx), job, ledger_path=ledger, resume=resume, overwrite=overwrite,
+                         address=address, minutes=minutes, json_path=json_path, report_path=report,
+                         tests_dir=tests_dir, echo=typer.echo)
+    except FuzzInputError as err:
+        _fail(str(err))
+    raise typer.Exit(code)
+
+
+@app.command()
 def agents(
     ctx: typer.Context,
     role: Annotated[

@@ -39,7 +39,7 @@ _FAILURES_SHOWN = 50
 
 
 @contextlib.contextmanager
-def progress(console: Console | None = None):
+def progress(console: Console | None = None, label: str = "sweep"):
     """Yield ``(on_start, on_progress)``; a progress bar on an interactive stderr."""
     console = console or Console(stderr=True)
     if not console.is_terminal:
@@ -54,18 +54,18 @@ def progress(console: Console | None = None):
         TimeRemainingColumn,
     )
 
-    bar = Progress(TextColumn("[bold]sweep"), BarColumn(bar_width=20), MofNCompleteColumn(),
+    bar = Progress(TextColumn(f"[bold]{label}"), BarColumn(bar_width=20), MofNCompleteColumn(),
                    TextColumn("[red]{task.fields[failures]} not passed[/]"),
                    TextColumn("[yellow]{task.fields[incidents]} incidents[/]"),
                    TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
                    TimeRemainingColumn(), console=console, transient=False)
     with bar:
-        task = bar.add_task("sweep", total=None, failures=0, incidents=0, rate="")
+        task = bar.add_task(label, total=None, failures=0, incidents=0, rate="")
 
         def on_start(prog, plan):
             bar.update(task, total=prog.total)
             kind = "GPU" if plan.gpu else "CPU"
-            bar.console.print(f"triad sweep: {prog.total} units on {plan.count} {kind} triads")
+            bar.console.print(f"triad {label}: {prog.total} units on {plan.count} {kind} triads")
 
         def on_progress(prog):
             elapsed = bar.tasks[task].elapsed or 0.0

@@ -50,7 +50,7 @@ from adtriad.agents.sweep_spec import SweepSpec, WorkUnit, count_units, plan_uni
 from adtriad.agents.sweep_triad import SweepTriad
 from adtriad.config import TriadConfig
 
-__all__ = ["SweepOutcome", "SweepProgress", "TriadPlan", "plan_triads", "run_sweep"]
+__all__ = ["SweepOutcome", "SweepProgress", "TriadPlan", "plan_triads", "run_sweep", "run_units"]
 
 log = structlog.get_logger("adtriad.sweep")
 
@@ -148,14 +148,16 @@ class _Slot:
 
 
 class _Runner:
-    def __init__(self, ray, cfg: TriadConfig, spec: SweepSpec, ledger: Ledger, refs: list, cls,
-                 options, progress: SweepProgress, on_progress, stall_s: float) -> None:
+    def __init__(self, ray, cfg: Any, spec: Any, ledger: Ledger, refs: list, cls,
+                 options, progress: SweepProgress, on_progress, stall_s: float,
+                 deadline: float | None = None) -> None:
         from ray import exceptions
 
         self.cfg = cfg
         self.ray, self.spec, self.ledger = ray, spec, ledger
         self.refs, self.cls, self.options = refs, cls, options
         self.progress, self.on_progress, self.stall_s = progress, on_progress, stall_s
+        self.deadline = deadline  # time.monotonic() after which no new unit starts
         self.infra = (exceptions.RayActorError, exceptions.WorkerCrashedError,
                       exceptions.ObjectLostError, exceptions.OwnerDiedError)
         self.unavailable = exceptions.ActorUnavailableError
@@ -218,6 +220,10 @@ class _Runner:
         """Drive every unit of ``todo`` to a result; False when it stopped early."""
         exhausted, last_up = False, time.monotonic()
         while True:
+            if self.deadline is not None and time.monotonic() >= self.deadline and not exhausted:
+                exhausted = True  # out of time: finish what is in flight, start nothing new
+                self.retry.clear()
+                log.info("time is up; finishing the units in flight")
             for slot in self.slots:
                 while slot.up and len(slot.queue) < self.spec.per_triad:
                     unit = self.retry.popleft() if self.retry else None
@@ -449,14 +455,41 @@ def run_sweep(spec: SweepSpec, scenarios: Sequence[Scenario], cfg: TriadConfig, 
     if todo_n == 0:
         ledger.finish_run()
         return SweepOutcome(planned, 0, 0, skipped, 0, False, time.perf_counter() - start)
+    count, gpu, finished = run_units(
+        spec, runnable, lambda: ledger.missing(plan_units(spec, runnable, cfg)), todo_n, cfg, ledger,
+        progress, address=address, on_progress=on_progress, on_start=on_start, stall_s=stall_s)
+    ledger.finish_run()
+    return SweepOutcome(planned, todo_n, progress.done, skipped, count, gpu,
+                        time.perf_counter() - start, stopped_early=not finished)
+
+
+def run_units(spec: Any, payloads: Sequence[Any], todo: Callable[[], Any], todo_n: int, cfg: Any,
+              ledger: Ledger, progress: SweepProgress, *, triad: type = SweepTriad,
+              use_gpus: bool = True, address: str | None = None,
+              on_progress: Callable[[SweepProgress], None] | None = None,
+              on_start: Callable[[SweepProgress, TriadPlan], None] | None = None,
+              stall_s: float | None = None, deadline: float | None = None) -> tuple[int, bool, bool]:
+    """Run the units ``todo()`` yields on actors of ``triad`` and record each result.
+
+    The engine of :func:`run_sweep`, for any unit source: ``payloads[unit.scenario_index]`` is put
+    in Ray's object store once and passed to ``triad.run_unit(payload, unit.mode,
+    unit.seed_index, unit.activities)``, which returns the result dict the ledger records.
+    ``spec`` gives ``triads``, ``per_triad``, ``unit_timeout_s``, ``retries`` and
+    ``quarantine_after``. ``use_gpus``: one triad per GPU where the cluster has GPUs (else, and
+    when False, one per CPU). ``deadline`` (``time.monotonic()``): start no unit after it.
+    Returns (triads started, whether they held GPUs, whether every unit was run).
+    """
     ray, started = _connect(cfg, address)
     runner = None
     pg = None
     try:
-        plan = plan_triads(ray.cluster_resources(), spec.triads, todo_n)
+        resources = ray.cluster_resources()
+        if not use_gpus:
+            resources = {k: v for k, v in resources.items() if k != "GPU"}
+        plan = plan_triads(resources, spec.triads, todo_n)
         if on_start is not None:
             on_start(progress, plan)
-        cls = ray.remote(SweepTriad)
+        cls = ray.remote(triad)
         base = {"max_restarts": -1, "max_task_retries": 0, "num_cpus": 1}
         if plan.gpu:
             from ray.util.placement_group import placement_group
@@ -470,18 +503,15 @@ def run_sweep(spec: SweepSpec, scenarios: Sequence[Scenario], cfg: TriadConfig, 
         else:
             def options(i: int) -> dict[str, Any]:
                 return {**base, "scheduling_strategy": "SPREAD"}
-        log.info("sweep starting", name=spec.name, planned=planned, todo=todo_n,
-                 triads=plan.count, gpu=plan.gpu)
-        refs = [ray.put(sc) for sc in runnable]
+        log.info("run starting", name=spec.name, todo=todo_n, triads=plan.count, gpu=plan.gpu)
+        refs = [ray.put(p) for p in payloads]
         runner = _Runner(ray, cfg, spec, ledger, refs, cls, options,
                          progress, on_progress,
-                         stall_s if stall_s is not None else max(300.0, spec.unit_timeout_s))
+                         stall_s if stall_s is not None else max(300.0, spec.unit_timeout_s),
+                         deadline)
         runner.start(plan.count)
-        todo = ledger.missing(plan_units(spec, runnable, cfg))
-        finished = runner.run(iter(todo))
-        ledger.finish_run()
-        return SweepOutcome(planned, todo_n, progress.done, skipped, plan.count, plan.gpu,
-                            time.perf_counter() - start, stopped_early=not finished)
+        finished = runner.run(iter(todo()))
+        return plan.count, plan.gpu, finished
     finally:
         if runner is not None:
             runner.close()

@@ -208,7 +208,7 @@ from adtriad.agents.fuzz.generator import Program
 SOURCE = {program.source!r}
 
 PROGRAM = Program(SOURCE, {program.floats!r}, {program.arrays!r}, {program.ints!r}, {program.int_values!r},
-                  {program.input_seed!r})
+                  {program.input_seed!r}, inputs={program.inputs!r})
 
 
 def test_the_engine_is_right_or_refuses():

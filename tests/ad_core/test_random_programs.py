@@ -21,7 +21,7 @@ from adtriad.ad_core.testing import GradCheckError, check_grads
 from program_gen import Program, programs, run_program, run_source
 
 # Each example costs a Numba compile of its primal and of two derivatives (a few seconds).
-EXAMPLES = 10
+EXAMPLES = 6
 
 SETTINGS = settings(
     max_examples=EXAMPLES,
