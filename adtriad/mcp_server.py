@@ -18,6 +18,9 @@ Contract:
     ``wait_seconds``, sends the protocol's progress notifications (``notifications/progress``
     for the call's progress token) until the sweep ends or the wait is over.
   - ``list_kernels``: the built-in kernels, their parameters and what they compute.
+  - ``fuzz``: generated programs from a seed, differentiated in the given modes and checked
+    against dual numbers (``triad fuzz``'s checks, in this process) → counts per class and
+    mode, refusals grouped, and the failures shrunk.
 
 * Bad arguments come back as tool errors (``isError: true``, as MCP asks for input errors)
   whose text names the argument and what is wrong; requests that break the protocol itself are
@@ -143,6 +146,18 @@ class VerifyResult(_Model):
     """Why the round was skipped, or the coherence violations."""
     seconds: float
     """Wall time of the call."""
+
+
+class FuzzResult(_Model):
+    """What a fuzzing run found: programs per class and per mode, refusals grouped, the
+    failures (wrong, crash, primal or state mismatch) with their shrunk source."""
+
+    programs: int
+    counts: dict[str, int]
+    modes: dict[str, dict[str, int]]
+    refusals: list[dict[str, Any]]
+    failures: list[dict[str, Any]]
+    seconds: float
 
 
 class KernelInfo(_Model):
@@ -726,6 +741,38 @@ def build_server(triad: Triad | None = None, backend: BackendName = "local"):
             if status.state != "running" or time.monotonic() >= deadline:
                 return status
             await anyio.sleep(0.1)
+
+    @server.tool(title="Fuzz the engine")
+    async def fuzz(
+        programs: Annotated[int, Field(ge=1, le=200, description="Programs to generate and check.")] = 10,
+        seed: Annotated[U64, Field(description="The run's seed (program k is the same everywhere).")] = 0,
+        max_statements: Annotated[int, Field(ge=1, le=40, description="Statements in each program's f, "
+                                                                        "at most.")] = 12,
+        modes: Annotated[list[Mode], Field(description="Modes to check each program in.")] = ["Reverse", "Forward"],
+        search: Annotated[int, Field(ge=0, le=200, description="Input points the tempered search tries "
+                                                                "per program that passes.")] = 12,
+    ) -> FuzzResult:
+        """Generate random programs in the subset the engine claims (loops, while, break, early
+        return, array writes, helpers, math and NumPy calls), differentiate each in every mode and
+        check it against dual numbers (finite differences as referee); failures come back shrunk.
+        For thousands of programs on a cluster use the command line, `triad fuzz`."""
+        def work() -> FuzzResult:
+            from adtriad.agents.fuzz.command import summarize
+            from adtriad.agents.fuzz.triad import FuzzJob, FuzzTriad
+
+            start = time.perf_counter()
+            job = FuzzJob(seed=seed, programs=programs, min_statements=min(5, max_statements),
+                          max_statements=max_statements, modes=tuple(modes), search_evaluations=search,
+                          shrink_s=30.0)
+            triad = FuzzTriad(base.config)
+            with ENGINE_LOCK:
+                rows = [{"seed_index": k, **triad.run_unit(job, ",".join(job.modes), k)} for k in range(programs)]
+            s = summarize(rows, {"name": "mcp", "planned": programs})
+            return FuzzResult(programs=programs, counts={c: n for c, n in s["counts"].items() if n},
+                              modes=s["modes"], refusals=s["refusals"], failures=s["failures"],
+                              seconds=time.perf_counter() - start)
+
+        return await in_thread(work)
 
     @server.tool(title="List the built-in kernels")
     async def list_kernels() -> KernelList:

@@ -31,7 +31,7 @@ from adtriad.agents.report import RunReport  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = {"differentiate", "verify", "run_scenario", "sweep_start", "sweep_status",
-         "list_kernels"}
+         "list_kernels", "fuzz"}
 POLY = "def f(x):\n    return x**2 + 2*x + 1\n"
 
 
@@ -201,6 +201,16 @@ def test_a_sweep_reports_progress_until_it_finishes(client, tools):
     assert RunReport.model_validate_json(json.dumps(status["report"])).passed
     assert seen and seen[-1][:2] == (3, 3)
     assert [d for d, _, _ in seen] == sorted(d for d, _, _ in seen)
+
+
+def test_fuzz_checks_generated_programs_against_dual_numbers(client, tools):
+    data = structured(client.call("fuzz", {"programs": 2, "seed": 4, "max_statements": 6, "search": 4}),
+                      tools["fuzz"])
+    assert data["programs"] == 2 and sum(data["counts"].values()) == 2
+    assert set(data["modes"]) == {"Reverse", "Forward"}
+    assert not data["failures"], data["failures"]
+    bad = client.call("fuzz", {"programs": 1, "modes": ["ReverseSplitWithPrimal"]})
+    assert attr(bad, "is_error") and "modes" in bad.content[0].text
 
 
 def test_malformed_requests_get_errors_that_say_what_was_wrong(client, tools):

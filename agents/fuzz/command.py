@@ -102,7 +102,7 @@ def fuzz_main(cfg: Any, job: FuzzJob, *, ledger_path: Path | None = None, resume
                                            address=address, on_progress=on_progress, on_start=on_start,
                                            deadline=deadline)
         ledger.finish_run()
-        summary = summarize(ledger)
+        summary = summarize(ledger.rows(), ledger.meta(), str(ledger.path))
         summary["this_run"] = {"todo": todo_n, "recorded": run_progress.done,
                                "seconds": round(time.monotonic() - started, 1), "finished": finished,
                                "programs_per_minute": round(60.0 * run_progress.done
@@ -127,14 +127,15 @@ def _normalized(message: str) -> str:
     return re.sub(r"\b(_ad\w*?)\d+\b", r"\1N", message).strip()
 
 
-def summarize(ledger: Any) -> dict[str, Any]:
-    """Counts per class, per mode and per construct, refusals grouped, and the failures."""
+def summarize(rows: Any, meta: dict[str, Any], ledger: str | None = None) -> dict[str, Any]:
+    """Counts per class, per mode and per construct, refusals grouped, and the failures, over
+    result rows (``seed_index``, ``status``, ``seconds``, ``detail``: a ledger's or the triad's)."""
     counts: collections.Counter = collections.Counter()
     per_mode: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     per_feature: dict[str, collections.Counter] = {name: collections.Counter() for name in FEATURES}
     refusals: collections.Counter = collections.Counter()
     failures, seconds = [], 0.0
-    for row in ledger.rows():
+    for row in rows:
         detail = row["detail"] or {}
         cls = detail.get("class") or row["status"]  # quarantined / lost have no class of their own
         counts[cls] += 1
@@ -149,9 +150,8 @@ def summarize(ledger: Any) -> dict[str, Any]:
             failures.append({"program": row["seed_index"], "class": cls, "why": detail.get("why", "")
                              or (detail.get("reason") or ""), "source": (detail.get("program") or {}).get("source"),
                              "shrunk": detail.get("shrunk")})
-    meta = ledger.meta()
     return {
-        "name": meta.get("name"), "version": meta.get("version"), "ledger": str(ledger.path),
+        "name": meta.get("name"), "version": meta.get("version"), "ledger": ledger,
         "job": meta.get("job"), "planned": meta.get("planned"), "recorded": sum(counts.values()),
         "counts": {c: counts.get(c, 0) for c in CLASSES},
         "modes": {m: {c: n for c, n in sorted(k.items(), key=lambda kv: MODE_CLASSES.index(kv[0]))}

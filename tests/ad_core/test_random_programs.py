@@ -4,8 +4,8 @@ Every generated program compiles with ``numba.njit`` and runs at inputs where no
 changes outcome within the finite-difference stencil (``program_gen.stable_inputs``), so its
 derivative is well defined and finite differences are a valid reference. An ``ADError`` refusal is
 allowed (API.md: what cannot be differentiated is refused) and counted; a mismatch or any other
-exception fails the test. ``benchmarks/fuzz_programs.py`` runs the same generator on hundreds of
-programs.
+exception fails the test. ``triad fuzz`` (docs/fuzz.md) runs the same generator on thousands of
+programs, against dual numbers.
 """
 
 from __future__ import annotations

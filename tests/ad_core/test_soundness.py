@@ -191,7 +191,7 @@ def test_a_load_is_not_taken_again_after_a_write_through_a_view():
 
 def test_a_value_computed_from_a_load_is_not_taken_again_after_the_load_is_overwritten():
     # u = a[n] - x was recomputed in reverse from a[n] before the store into a[n] was undone
-    # (found by benchmarks/fuzz_programs.py)
+    # (found by fuzzing generated programs)
     a = np.array([0.7, 0.25, -0.5])
     da = np.array([0.0, 1.0, 0.0])  # a cotangent on a[1]'s new value a[1] * (a[1] - x)
     ((dx, _, _),) = autodiff(Reverse, D.derived_from_a_load_then_written, Active, Active(0.75),
