@@ -27,6 +27,7 @@ import linecache
 
 import numba
 import numpy as np
+from numba.core import types
 from numba.core.errors import TypingError
 from numba.extending import overload
 
@@ -42,7 +43,10 @@ KEYS = (VECTORIZED, STENCIL, GUVECTORIZED)
 
 def function_from_source(text: str, filename: str, name: str, namespace: dict):
     """The function ``name`` defined by generated source ``text``, its lines kept under
-    ``filename`` so that its source can be read (and differentiated) like a file's."""
+    ``filename`` so that its source can be read (and differentiated) like a file's.
+    ``namespace["__name__"]`` must name a module that can be imported: Numba records it for
+    the function's compiled code, and a cached caller loaded in another process imports it
+    (an unimportable name made that load fail with ModuleNotFoundError)."""
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     exec(compile(text, filename, "exec"), namespace)
     return namespace[name]
@@ -154,7 +158,7 @@ def _wrapper(dufunc, nargs: int, array: int | None, ndim: int):
         text = "\n".join(lines) + "\n"
         filename = (f"<adtriad-vectorized {point.__module__}.{point.__qualname__} "
                     f"{nargs} {array} {ndim}>")
-        namespace = {"np": np, "point": numba.njit(point), "__name__": "adtriad.ad_core.vectorized"}
+        namespace = {"np": np, "point": numba.njit(point), "__name__": "adtriad.ad_core.decorated"}
         _WRAPPERS[key] = function_from_source(text, filename, name, namespace)
     return _WRAPPERS[key]
 
@@ -313,7 +317,10 @@ def gufunc_wrapper(gufunc, loops: int = 0, looped: int | None = None):
         if core:
             passed.append(f"{params[k]}[{', '.join(idx)}]" if k == looped else params[k])
             continue
-        cell = f"cell{k}"  # a scalar core input reaches the kernel as a one-element array
+        if not isinstance(argtypes[k], types.Array):  # declared a scalar: the kernel gets it as is
+            passed.append(params[k])
+            continue
+        cell = f"cell{k}"  # a scalar core input declared an array reaches the kernel in one element
         lines += [f"    {cell} = np.empty(1, np.{argtypes[k].dtype})",
                   f"    {cell}[0] = {params[k]}"]
         passed.append(cell)
@@ -339,7 +346,7 @@ def gufunc_wrapper(gufunc, loops: int = 0, looped: int | None = None):
     filename = (f"<adtriad-guvectorized {kernel.__module__}.{kernel.__qualname__} {loops} "
                 f"{looped}>")
     namespace = {"np": np, "kernel": numba.njit(kernel),
-                 "__name__": "adtriad.ad_core.guvectorized"}
+                 "__name__": "adtriad.ad_core.decorated"}
     _GUFUNCS[key] = (function_from_source(text, filename, name, namespace),
                      gufunc)  # kept alive: ids stay unique
     return _GUFUNCS[key][0]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
@@ -83,6 +84,12 @@ class FuzzTriad:
 
         self.cfg = cfg
         self.here = where_am_i()
+        if cfg is not None:  # the engine as the configuration sets it: cache, checkpointing
+            from adtriad.ad_core import api, loader
+
+            loader.set_cache_dir(Path(cfg.engine.cache_dir).expanduser() / "generated")
+            if cfg.engine.checkpoint_memory is not None:
+                api.checkpointing(cfg.engine.checkpoint_memory)
 
     def ping(self) -> dict[str, Any]:
         return self.here
