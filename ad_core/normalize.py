@@ -289,6 +289,9 @@ class _Normalizer:
         out: list = []
         if isinstance(s, ast.Assign):
             for target in s.targets:
+                if isinstance(target, ast.Name) and isinstance(s.value, ast.Name) \
+                        and target.id == s.value.id:
+                    continue  # `t = t` changes nothing (reverse mode took it for a new binding)
                 self.assign(target, s.value, out, s)
         elif isinstance(s, ast.AnnAssign):
             if s.value is None:

@@ -1272,8 +1272,13 @@ class _Reverse:
     def adj_assign(self, s: ir.Assign) -> None:
         out, t, e = self.out, s.target, s.value
         is_call = isinstance(e, ir.Call) and self.call_differentiated(e)
+        # `t = t`: the adjoint is the identity (taking bar_t and zeroing it, with no
+        # contribution back, lost the derivative through t)
+        copies_itself = isinstance(e, ir.Name) and e.id == t
         grads = []
         for self.lane in self.lanes:
+            if copies_itself:
+                break
             if t in self.active and self.kind(t) == "float":
                 g = self.lane_name(naming.grad) if is_call else G
                 out(f"{g} = {self.B(t)}", s.loc)
@@ -1283,7 +1288,7 @@ class _Reverse:
             else:
                 g = "0.0"
             grads.append(g)
-            if not is_call and g != "0.0" and not (isinstance(e, ir.Name) and e.id == t):
+            if not is_call and g != "0.0":
                 self.contributions(s, g)
         if is_call:
             self.adj_call(e, grads, s.loc)

@@ -165,3 +165,15 @@ def growing_rebinds(x, m):
     for k in range(m):
         y = np.sin(y) + 0.5 * y
     return np.sum(y * y)
+
+
+def copies_itself(x, a, n):
+    """`t = t` and `a = a`: the adjoint of a self-assignment is the identity."""
+    t = a[n] * x
+    t = t
+    s = 0.0
+    for i in range(n + 2):
+        s = s + t * a[i]
+        s = s
+        a = a
+    return s + t

@@ -218,3 +218,15 @@ def test_tape_spills_past_its_capacity_and_arrays_come_back_from_it():
     x = np.random.default_rng(1).uniform(-1.0, 1.0, 50)
     check_grads(D.growing_rebinds, Duplicated(x, np.zeros(50)), 300,
                 modes=("Reverse", "ReverseSplitWithPrimal"))
+
+
+def test_a_variable_assigned_to_itself_keeps_its_derivative():
+    # `t = t` took t's adjoint and zeroed it with nothing given back: a zero gradient, silently
+    # (found by triad fuzz, program 375 of seed 1)
+    a = np.array([0.5, -1.0, 2.0, 0.25])
+    da = np.zeros(4)
+    ((dx, _, _),) = autodiff(Reverse, D.copies_itself, Active, Active(0.8), Duplicated(a, da), 1)
+    # s + t = t * (a0 + a1 + a2) + t with t = a1 * x
+    assert dx == pytest.approx(a[1] * (a[0] + a[1] + a[2] + 1.0))
+    check_grads(D.copies_itself, Active(0.8), Duplicated(a, np.zeros(4)), 1,
+                modes=("Reverse", "ReverseWithPrimal", "Forward"))
