@@ -328,7 +328,7 @@ def fuzz(
     modes: Annotated[
         str, typer.Option("--modes", help="Comma-separated modes (Reverse, ReverseWithPrimal, "
                           "Forward, ForwardWithPrimal).")
-    ] = "Reverse,Forward",
+    ] = "Reverse,ReverseWithPrimal,Forward,ForwardWithPrimal",
     search: Annotated[
         int, typer.Option("--search", min=0, help="Input points the tempered search tries per "
                           "program that passes (0: none).")

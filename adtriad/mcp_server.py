@@ -748,7 +748,7 @@ def build_server(triad: Triad | None = None, backend: BackendName = "local"):
         seed: Annotated[U64, Field(description="The run's seed (program k is the same everywhere).")] = 0,
         max_statements: Annotated[int, Field(ge=1, le=40, description="Statements in each program's f, "
                                                                         "at most.")] = 12,
-        modes: Annotated[list[Mode], Field(description="Modes to check each program in.")] = ["Reverse", "Forward"],
+        modes: Annotated[list[Mode], Field(description="Modes to check each program in.")] = ["Reverse", "ReverseWithPrimal", "Forward", "ForwardWithPrimal"],
         search: Annotated[int, Field(ge=0, le=200, description="Input points the tempered search tries "
                                                                 "per program that passes.")] = 12,
     ) -> FuzzResult:

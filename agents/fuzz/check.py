@@ -198,7 +198,7 @@ def _close(got: np.ndarray, want: np.ndarray, rtol: float) -> bool:
 # The check
 
 
-def check_program(program: Program, modes: Sequence[str] = ("Reverse", "Forward"), engine: Any = None,
+def check_program(program: Program, modes: Sequence[str] = MODES, engine: Any = None,
                   rtol: float = RTOL) -> Verdict:
     """Check ``program`` in each of ``modes`` (see the module docstring)."""
     engine = engine or importlib.import_module("adtriad.ad_core")

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from adtriad import __version__
-from adtriad.agents.fuzz.check import MODE_CLASSES
+from adtriad.agents.fuzz.check import MODE_CLASSES, MODES
 from adtriad.agents.fuzz.features import FEATURES
 from adtriad.agents.fuzz.generator import Program
 from adtriad.agents.fuzz.shrink import regression_test
@@ -199,7 +199,7 @@ def write_regression_tests(summary: dict[str, Any], directory: Path) -> list[Pat
         found = (f"program {f['program']} of `triad fuzz --seed {job.get('seed', 0)}`, {f['class']}: "
                  f"{(f['why'] or '').splitlines()[0][:120] if f['why'] else ''}")
         path = directory / f"test_fuzz_{summary.get('name', 'fuzz')}_{job.get('seed', 0)}_{f['program']}.py"
-        path.write_text(regression_test(program, tuple(job.get("modes") or ("Reverse", "Forward")), found),
+        path.write_text(regression_test(program, tuple(job.get("modes") or MODES), found),
                         encoding="utf-8")
         paths.append(path)
     return paths

@@ -49,7 +49,8 @@ class FuzzJob(BaseModel):
     programs: PositiveInt = 100
     min_statements: PositiveInt = 5
     max_statements: PositiveInt = 20
-    modes: tuple[str, ...] = ("Reverse", "Forward")
+    modes: tuple[str, ...] = MODES
+    """The two WithPrimal modes cost nothing more: they run the same compiled derivative."""
     search_evaluations: NonNegativeInt = 24
     """Input points the tempered search may try per program that passes (0: no search)."""
     shrink_s: NonNegativeFloat = 120.0

@@ -24,7 +24,7 @@ def test_a_small_run_records_every_program_and_resumes(engine_cache, ray_session
     assert res.exit_code == 0, res.output
     summary = json.loads(out.read_text())
     assert summary["recorded"] == 3 and sum(summary["counts"].values()) == 3
-    assert set(summary["modes"]) == {"Reverse", "Forward"}
+    assert set(summary["modes"]) == {"Reverse", "ReverseWithPrimal", "Forward", "ForwardWithPrimal"}
     assert sum(summary["modes"]["Reverse"].values()) == 3
     assert summary["features"] and summary["this_run"]["programs_per_minute"] > 0
     assert "3 of 3 programs checked" in res.stdout
