@@ -207,7 +207,7 @@ def test_fuzz_checks_generated_programs_against_dual_numbers(client, tools):
     data = structured(client.call("fuzz", {"programs": 2, "seed": 4, "max_statements": 6, "search": 4}),
                       tools["fuzz"])
     assert data["programs"] == 2 and sum(data["counts"].values()) == 2
-    assert set(data["modes"]) == {"Reverse", "Forward"}
+    assert set(data["modes"]) == {"Reverse", "ReverseWithPrimal", "Forward", "ForwardWithPrimal"}
     assert not data["failures"], data["failures"]
     bad = client.call("fuzz", {"programs": 1, "modes": ["ReverseSplitWithPrimal"]})
     assert attr(bad, "is_error") and "modes" in bad.content[0].text
