@@ -9,6 +9,7 @@ compiled and cached per (function, direction, activities, argument types) by
 
 from __future__ import annotations
 
+import ast
 import numbers
 import warnings
 from contextlib import contextmanager
@@ -687,7 +688,9 @@ def derivative_source(f, mode, argtypes=None, const=()) -> str:
     mode = _check_mode(mode)
     py = python_function(_unwrap_function(f))
     params = py.__code__.co_varnames[:py.__code__.co_argcount]
-    if argtypes is None:
+    typed_by_default = argtypes is None
+    if typed_by_default:
+        _refuse_indexed_defaults(get_source_function(py), params)
         argtypes = ["float64"] * len(params)
     if len(argtypes) != len(params):
         raise ADError(f"{py.__qualname__} takes {len(params)} parameter(s) but "
@@ -699,9 +702,34 @@ def derivative_source(f, mode, argtypes=None, const=()) -> str:
                       f"(its parameters: {', '.join(params)})")
     mask = tuple(p not in const for p in params)
     kind = "tangent" if mode.is_forward else "reverse"
-    module = build.derivative_module(get_source_function(py), kind, types_, mask)
+    try:
+        module = build.derivative_module(get_source_function(py), kind, types_, mask)
+    except ADError as err:
+        if not typed_by_default:
+            raise
+        raise ADError(f"{err}\n(No types were given, so every parameter of {py.__qualname__} "
+                      "was typed float64; if that is not what it takes, pass its types: "
+                      "argtypes=[...], or --types 'float64[::1]; float64' on the command "
+                      "line.)") from None
     with open(module.__file__) as fh:
         return fh.read()
+
+
+def _refuse_indexed_defaults(fn, params) -> None:
+    # A parameter that is indexed or asked for its shape is an array: typing it float64 would
+    # only move the error onto a line of the user's that is right.
+    rebound = {n.id for n in ast.walk(fn.tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    for node in ast.walk(fn.tree):
+        base = (node.value if isinstance(node, ast.Subscript)
+                else node.value if isinstance(node, ast.Attribute) and node.attr in ("shape", "size", "ndim")
+                else node.args[0] if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id == "len" and node.args else None)
+        if isinstance(base, ast.Name) and base.id in params and base.id not in rebound:
+            where = f"{fn.filename}:{node.lineno}:{node.col_offset + 1}"
+            raise ADError(f"{where}: parameter {base.id!r} of {fn.name} is used as an array, "
+                          "but no types were given (the default types every parameter float64). "
+                          "Pass one type per parameter: argtypes=['float64[::1]', ...] in Python, "
+                          "or --types 'float64[::1]; float64' with `triad show`.")
 
 
 def _parse_type(t):

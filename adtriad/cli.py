@@ -176,20 +176,42 @@ def _load_target(target: str):
         raise ADError(f"{target!r}: write MODULE:FUNCTION or path/to/file.py:FUNCTION")
     try:
         if where.endswith(".py"):
-            spec = importlib.util.spec_from_file_location(Path(where).stem, where)
-            if spec is None or not Path(where).exists():
-                raise ADError(f"{where}: no such file")
+            path = Path(where)
+            if path.is_dir() or not path.exists():
+                raise ADError(f"{where}: {'a directory, not' if path.is_dir() else 'no such'} "
+                              "Python file")
+            spec = importlib.util.spec_from_file_location(path.stem, where)
             module = importlib.util.module_from_spec(spec)
             sys.modules[spec.name] = module
             spec.loader.exec_module(module)
         else:
             module = importlib.import_module(where)
+    except ADError:
+        raise
+    except SyntaxError as err:
+        col = f":{err.offset}" if err.offset else ""
+        raise ADError(f"{err.filename or where}:{err.lineno}{col}: not valid Python "
+                      f"({err.msg}); fix that line and run again") from None
     except ImportError as err:
         raise ADError(f"cannot import {where!r}: {err}") from None
+    except Exception as err:  # importing runs the user's module-level code
+        raise ADError(f"{_raising_line(err, where)}: importing {where} raised "
+                      f"{type(err).__name__}: {err}; `triad show` imports the file, so its "
+                      "top level must run") from None
     try:
         return getattr(module, name)
     except AttributeError:
         raise ADError(f"{where} has no function {name!r}") from None
+
+
+def _raising_line(err: BaseException, where: str) -> str:
+    """file:line of the deepest frame of ``err`` in the user's file ``where`` (else ``where``)."""
+    import traceback
+
+    target = Path(where).resolve() if where.endswith(".py") else None
+    frames = [f for f in traceback.extract_tb(err.__traceback__)
+              if target is None or Path(f.filename).resolve() == target]
+    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else where
 
 
 class BackendChoice(str, Enum):
@@ -261,7 +283,7 @@ def sweep(
         str | None, typer.Option("--activities", help="as_written or all (every combination).")
     ] = None,
     ledger: Annotated[
-        Path | None, typer.Option("--ledger", help="SQLite ledger (default <name>.sweep.db).")
+        Path | None, typer.Option("--ledger", help="SQLite ledger (default .triad/NAME.sweep.db; results.dir sets the directory).")
     ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Run only the units the ledger has no result for.")

@@ -37,7 +37,7 @@ from pydantic import (
     field_validator,
 )
 
-from adtriad.paths import DEFAULT_CACHE_DIR
+from adtriad.paths import DEFAULT_CACHE_DIR, UnreadableFile, read_user_text
 from adtriad.units import memory_bytes
 from adtriad.protocol import DEFAULT_TRITS, Role, validate_trits
 
@@ -178,6 +178,13 @@ class EngineConfig(_Section):
         return path.expanduser()
 
 
+class ResultsConfig(_Section):
+    """Where commands write what they produce."""
+
+    dir: Path = Path(".triad")
+    """Ledgers (``NAME.sweep.db``, ``NAME.fuzz.db``) go here unless ``--ledger`` names a file."""
+
+
 class LoggingConfig(_Section):
     """How triad logs (always to stderr)."""
 
@@ -203,6 +210,8 @@ class TriadConfig(_Section):
     """Ray options."""
     engine: EngineConfig = EngineConfig()
     """AD engine options."""
+    results: ResultsConfig = ResultsConfig()
+    """Where results are written."""
     logging: LoggingConfig = LoggingConfig()
     """Logging options."""
 
@@ -245,9 +254,9 @@ def load_config(
 
 def _read_file(path: Path) -> dict[str, Any]:
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise ConfigError(f"config file {path}: cannot read it ({err.strerror})") from None
+        loaded = yaml.safe_load(read_user_text(path))
+    except UnreadableFile as err:
+        raise ConfigError(f"config file {err}") from None
     except yaml.YAMLError as err:
         raise ConfigError(f"config file {path}: not valid YAML ({err})") from None
     if loaded is None:

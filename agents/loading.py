@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from adtriad.agents.expressions import ExpressionError, parse_expression
 from adtriad.agents.registry import KernelSpecError, resolve
 from adtriad.agents.scenario import Scenario
+from adtriad.paths import UnreadableFile, read_user_text
 
 __all__ = ["ScenarioError", "load_scenario", "load_scenarios"]
 
@@ -66,9 +67,9 @@ def read_yaml_mapping(path: Path, what: str):
     """(data, node) of a YAML file holding a mapping; ScenarioError with file and line
     otherwise. ``what`` names the fields expected ("scenario", "sweep")."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ScenarioError(f"{path}: cannot read it ({err.strerror})") from None
+        text = read_user_text(path)
+    except UnreadableFile as err:
+        raise ScenarioError(str(err)) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)

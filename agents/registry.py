@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adtriad.agents import builtin_kernels
+from adtriad.paths import UnreadableFile, read_user_text
 
 __all__ = ["BUILTINS", "KernelSource", "KernelSpecError", "resolve"]
 
@@ -77,9 +78,9 @@ def resolve(spec, base: Path | None = None) -> KernelSource:
         if where.endswith(".py"):
             path = Path(where) if base is None or Path(where).is_absolute() else base / where
             try:
-                source = path.read_text(encoding="utf-8")
-            except OSError as err:
-                raise KernelSpecError(f"ref {spec.ref!r}: cannot read {path} ({err.strerror})") from None
+                source = read_user_text(path)
+            except UnreadableFile as err:
+                raise KernelSpecError(f"ref {spec.ref!r}: {err}") from None
         else:
             try:
                 module = importlib.import_module(where)

@@ -184,6 +184,11 @@ class Argument(_Model):
             raise ValueError(f"a {self.activity} argument has no shadow or tangent")
         if self.activity.startswith("Batch") and self.width is None:
             raise ValueError(f"{self.activity} needs width")
+        array = isinstance(self.value, list) or (isinstance(self.value, Draw) and self.value.shape != ())
+        if self.activity == "Active" and array:
+            # The engine refuses it too, but only when the round runs: say so at load time.
+            raise ValueError("Active cannot annotate an array (its gradient has nowhere to go); "
+                             "write activity: Duplicated and read the gradient from its shadow")
         return self
 
 

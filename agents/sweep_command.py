@@ -7,7 +7,9 @@ or some are still missing. Bad input — a missing or invalid file, an unknown m
 sweep file mixed with scenario files, an existing ledger without ``--resume`` or
 ``--overwrite`` — raises :class:`SweepInputError` (the command exits 2) before Ray starts.
 Flags override the sweep file's fields. The default ledger is ``<name>.sweep.db`` in the
-working directory.
+configuration's ``results.dir`` (``.triad/``). ``--resume`` with a ledger made by a different
+sweep (another definition, or scenarios whose content changed) is refused: its units would not
+be the plan's.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from adtriad import __version__
 from adtriad.agents.loading import ScenarioError, load_scenarios
 from adtriad.agents.sweep_spec import SweepSpec, check_spec, is_sweep_file, load_sweep
 from adtriad.config import TriadConfig
+from adtriad.paths import UnreadableFile, read_user_text
 
 __all__ = ["SweepInputError", "sweep_main"]
 
@@ -41,8 +45,10 @@ def load_inputs(paths: list[Path], flags: dict[str, Any]) -> tuple[SweepSpec, li
     if not paths:
         raise SweepInputError("give a sweep file or scenario files")
     for p in paths:
-        if not Path(p).is_file():
-            raise SweepInputError(f"{p}: no such file")
+        try:
+            read_user_text(p)
+        except UnreadableFile as err:
+            raise SweepInputError(str(err)) from None
     flags = {k: v for k, v in flags.items() if v is not None}
     if isinstance(flags.get("modes"), str):
         flags["modes"] = [m.strip() for m in flags["modes"].split(",") if m.strip()]
@@ -78,11 +84,10 @@ def sweep_main(cfg: TriadConfig, paths: list[Path], *, ledger_path: Path | None 
                report_dir: Path | None = None, json_path: Path | None = None,
                retry_quarantined: bool = False, **flags: Any) -> int:
     """Run the sweep the command line describes; see the module contract."""
-    from adtriad.agents.sweep_ledger import Ledger
     from adtriad.agents.sweep_spec import plan_units
 
     spec, scenarios = load_inputs(paths, flags)
-    ledger_path = ledger_path or Path(f"{spec.name}.sweep.db")
+    ledger_path = ledger_path or cfg.results.dir / f"{spec.name}.sweep.db"
     if resume and overwrite:
         raise SweepInputError("give --resume or --overwrite, not both")
     if ledger_path.exists() and not resume:
@@ -90,12 +95,12 @@ def sweep_main(cfg: TriadConfig, paths: list[Path], *, ledger_path: Path | None 
             raise SweepInputError(
                 f"{ledger_path} already exists: --resume to run only its missing units, "
                 f"--overwrite to start over")
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{ledger_path}{suffix}").unlink(missing_ok=True)
+        _remove_ledger(ledger_path)
     from adtriad.agents.sweep_runner import run_sweep
     from adtriad.sweep_report import print_summary, progress, summarize, write_report
 
-    with Ledger(ledger_path) as ledger:
+    with open_ledger(ledger_path) as ledger:
+        _check_same_plan(ledger, spec, scenarios, cfg)
         if retry_quarantined:
             ledger.delete(["quarantined", "lost"])
         with progress() as (on_start, on_progress):
@@ -116,3 +121,42 @@ def sweep_main(cfg: TriadConfig, paths: list[Path], *, ledger_path: Path | None 
 
             structlog.get_logger("adtriad.sweep").info("report written", path=str(page))
     return summary["exit_code"]
+
+
+def open_ledger(path: Path):
+    """The ledger at ``path``; SweepInputError (exit 2) when it cannot be one."""
+    from adtriad.agents.sweep_ledger import Ledger, LedgerError
+
+    try:
+        return Ledger(path)
+    except LedgerError as err:
+        raise SweepInputError(str(err)) from None
+
+
+def _remove_ledger(path: Path) -> None:
+    from adtriad.agents.sweep_ledger import LedgerError, remove_ledger
+
+    try:
+        remove_ledger(path)
+    except LedgerError as err:
+        raise SweepInputError(str(err)) from None
+
+
+def _check_same_plan(ledger: Any, spec: Any, scenarios: list, cfg: TriadConfig) -> None:
+    # A resumed ledger must hold units of this plan, or its counts and stored definition would
+    # mix two sweeps.
+    from adtriad.agents.sweep_spec import plan_digest
+
+    digest = plan_digest(spec, scenarios, cfg)
+    meta = ledger.meta()
+    stored = meta.get("plan_digest")
+    if stored is not None and stored != digest:
+        was, now = meta.get("spec") or {}, spec.model_dump(mode="json")
+        differ = [k for k in now if was.get(k) != now[k]]
+        if meta.get("version") != __version__:
+            differ.append(f"triad version {meta.get('version')} → {__version__}")
+        what = ", ".join(differ) if differ else "the scenarios' content or the tolerances"
+        raise SweepInputError(
+            f"{ledger.path} was made by a different sweep ({what} changed): its units are not this "
+            "plan's. Pass --overwrite to start over, or another --ledger for a new run.")
+    ledger.set_meta(plan_digest=digest)

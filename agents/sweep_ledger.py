@@ -17,6 +17,11 @@ Contract:
 * Infrastructure incidents (``dead_worker``, ``lost_node``, ``unreachable``, ``timeout``) are
   logged per unit
   (:meth:`Ledger.incident`), so that retry and quarantine counts survive a driver restart.
+* One driver at a time: a :class:`Ledger` holds an exclusive ``flock`` on its file while open,
+  so a second sweep on the same ledger is refused at once (:class:`LedgerError`) instead of
+  waiting on SQLite's lock; readers (a report, ``sqlite3``) take no such lock. A path that is a
+  directory, a file that is not SQLite, or an SQLite file without a ledger's tables is refused
+  the same way, before anything is written to it.
 * Statuses: ``passed``, ``failed`` (a check failed: a result, not a failure of the sweep's
   machinery), ``error`` (an agent could not do its part, e.g. an engine refusal), ``quarantined``
   (the unit killed its worker ``quarantine_after`` times) and ``lost`` (infrastructure failures
@@ -25,14 +30,16 @@ Contract:
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["STATUSES", "Ledger", "LedgerRow"]
+__all__ = ["STATUSES", "Ledger", "LedgerError", "LedgerRow", "remove_ledger"]
 
 STATUSES = ("passed", "failed", "error", "quarantined", "lost")
 """Every status a unit can end with."""
@@ -78,6 +85,13 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 """
 
+_TABLES = {"meta", "results", "incidents", "runs"}
+
+
+class LedgerError(ValueError):
+    """A path that cannot serve as a ledger; the message names it and says what to do."""
+
+
 LedgerRow = dict[str, Any]
 """A result as stored: the ``results`` columns by name (``detail`` parsed from JSON)."""
 
@@ -102,7 +116,8 @@ class Ledger:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _check_is_ledger(self.path)
+        self._lock = _writer_lock(self.path)
         self.db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -253,11 +268,55 @@ class Ledger:
         return self.db.execute("SELECT COUNT(*) FROM results WHERE coherent = 0").fetchone()[0]
 
     def close(self) -> None:
-        """Close the file (the WAL is checkpointed into it)."""
+        """Close the file (the WAL is checkpointed into it) and release the writer's lock."""
         self.db.close()
+        os.close(self._lock)  # after SQLite's own descriptors: closing releases the flock only
 
     def __enter__(self) -> Ledger:
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def remove_ledger(path: str | Path) -> None:
+    """Delete the ledger at ``path`` (with its WAL files) unless another process is writing it."""
+    lock = _writer_lock(Path(path))
+    try:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    finally:
+        os.close(lock)
+
+
+def _writer_lock(path: Path) -> int:
+    # An flock, not SQLite's locks: a second driver is refused at once rather than after a
+    # busy timeout, and readers are not affected.
+    if path.is_dir():
+        raise LedgerError(f"{path}: a directory, not a ledger file; give a file's path for --ledger")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise LedgerError(f"{path}: another process is writing this ledger (a sweep or fuzz run "
+                          "still going?); wait for it to finish, or give another --ledger") from None
+    return fd
+
+
+def _check_is_ledger(path: Path) -> None:
+    # Read-only, so that a file that is not a ledger is left exactly as it was.
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as err:
+        raise LedgerError(f"{path}: not a ledger (SQLite cannot read it: {err}); move it away, "
+                          "or pass --overwrite to start over, or another --ledger") from None
+    finally:
+        db.close()
+    if not _TABLES <= tables:
+        raise LedgerError(f"{path}: an SQLite file, but not a ledger (no {', '.join(sorted(_TABLES - tables))} "
+                          "table); give another --ledger")

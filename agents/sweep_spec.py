@@ -51,6 +51,7 @@ from adtriad.agents.loading import (ScenarioError, _field, _line, _positions, lo
                                     read_yaml_mapping)
 from adtriad.agents.scenario import Draw, Scenario
 from adtriad.agents.seeds import round_seed
+from adtriad.paths import UnreadableFile, read_user_text
 from adtriad.protocol import Activity, Mode
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "load_sweep",
     "plan_units",
     "scenario_digest",
+    "plan_digest",
     "unit_id",
     "unit_scenario",
 ]
@@ -85,7 +87,7 @@ class SweepSpec(_Model):
     """A verification sweep: what to run and how hard to try."""
 
     name: str = Field(default="sweep", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    """The sweep's name (default ledger file ``<name>.sweep.db``)."""
+    """The sweep's name (default ledger file ``.triad/<name>.sweep.db``)."""
     description: str = ""
     """What it is for, for people."""
     scenarios: tuple[str, ...] = Field(min_length=1)
@@ -133,8 +135,8 @@ class SweepSpec(_Model):
 def is_sweep_file(path: str | Path) -> bool:
     """True when ``path`` is a YAML mapping with a top-level ``scenarios`` key."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        data = yaml.safe_load(read_user_text(path))
+    except (UnreadableFile, yaml.YAMLError):
         return False
     return isinstance(data, dict) and "scenarios" in data
 
@@ -177,6 +179,13 @@ def _check_overrides(spec: SweepSpec, scenarios: Sequence[Scenario], path: Path 
             known = sorted({a for sc in scenarios for a in sc.arguments})
             raise ScenarioError(f"{where}activities.{i}: no scenario has all of the arguments "
                                 f"{', '.join(override)} (arguments: {', '.join(known)})")
+        for sc in scenarios:
+            arrays = [n for n, act in override.items()
+                      if act == "Active" and n in sc.arguments and not _is_scalar(sc.arguments[n].value)]
+            if arrays:
+                where = f"{path}:{_line(positions, ('activities', i))}: " if path else ""
+                raise ScenarioError(f"{where}activities.{i}: {arrays[0]} is an array in {sc.name}, "
+                                    "and Active cannot annotate an array; write Duplicated")
 
 
 def check_spec(spec: SweepSpec, scenarios: Sequence[Scenario]) -> None:
@@ -316,6 +325,12 @@ def _axes(spec: SweepSpec, scenarios: Sequence[Scenario], verdict: dict[str, Any
 def count_units(spec: SweepSpec, scenarios: Sequence[Scenario]) -> int:
     """How many units :func:`plan_units` yields."""
     return spec.seeds.count * sum(len(m) * len(c) for _, _, m, c, _ in _axes(spec, scenarios))
+
+
+def plan_digest(spec: SweepSpec, scenarios: Sequence[Scenario], cfg: Any = None) -> str:
+    """A digest of the set of units planned: equal exactly when two plans run the same units."""
+    ids = sorted(u.unit_id for u in plan_units(spec, scenarios, cfg))
+    return hashlib.sha256("\n".join(ids).encode()).hexdigest()
 
 
 def plan_units(spec: SweepSpec, scenarios: Sequence[Scenario], cfg: Any = None,

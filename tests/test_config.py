@@ -109,7 +109,7 @@ def test_local_ray_options():
         ({"TRIAD_RAY__ADDRESS__HOST": "x"}, ["TRIAD_RAY__ADDRESS__HOST", "unknown setting"]),
         ({"TRIAD_ROLES__TRITS__AUTODIFF": "2"}, ["TRIAD_ROLES__TRITS__AUTODIFF", "-1, 0 or 1"]),
         ({"TRIAD_LOGGING__FORMAT": "xml"}, ["TRIAD_LOGGING__FORMAT", "logging.format"]),
-        ({"TRIAD_CONFIG": "/does/not/exist.yaml"}, ["/does/not/exist.yaml", "cannot read"]),
+        ({"TRIAD_CONFIG": "/does/not/exist.yaml"}, ["/does/not/exist.yaml", "no such file"]),
     ],
 )
 def test_bad_environment_is_named(env, words):

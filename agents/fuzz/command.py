@@ -65,11 +65,11 @@ def fuzz_main(cfg: Any, job: FuzzJob, *, ledger_path: Path | None = None, resume
               json_path: Path | None = None, report_path: Path | None = None,
               tests_dir: Path | None = None, echo=print) -> int:
     """Run ``job`` (see the module contract)."""
-    from adtriad.agents.sweep_ledger import Ledger
+    from adtriad.agents.sweep_ledger import Ledger, LedgerError, remove_ledger
     from adtriad.agents.sweep_runner import SweepProgress, run_units
     from adtriad.sweep_report import progress
 
-    ledger_path = ledger_path or Path(".triad") / f"{job.name}.fuzz.db"
+    ledger_path = ledger_path or Path(cfg.results.dir) / f"{job.name}.fuzz.db"
     if resume and overwrite:
         raise FuzzInputError("give --resume or --overwrite, not both")
     if ledger_path.is_dir():
@@ -78,10 +78,16 @@ def fuzz_main(cfg: Any, job: FuzzJob, *, ledger_path: Path | None = None, resume
         if not overwrite:
             raise FuzzInputError(f"{ledger_path} already exists: --resume to run only its missing programs, "
                                  "--overwrite to start over")
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{ledger_path}{suffix}").unlink(missing_ok=True)
+        try:
+            remove_ledger(ledger_path)
+        except LedgerError as err:
+            raise FuzzInputError(str(err)) from None
     ledger_path.parent.mkdir(parents=True, exist_ok=True)
-    with Ledger(ledger_path) as ledger:
+    try:
+        ledger = Ledger(ledger_path)
+    except LedgerError as err:
+        raise FuzzInputError(str(err)) from None
+    with ledger:
         stored = ledger.meta().get("job")
         if resume and stored is not None and stored.get("digest") != _digest(job):
             differ = [k for k in _PROGRAM_FIELDS if stored.get(k) != job.model_dump(mode="json")[k]]
