@@ -72,5 +72,6 @@ class KernelAgent:
             inputs=inputs,
             shadows=shadows,
             launch=scenario.kernel.launch and scenario.kernel.launch.config(),
+            path=scenario.kernel.path,
         )
         return send(self.role, Role.autodiff, payload, seed_msg)

@@ -128,7 +128,8 @@ def _resolve(scenario: Scenario, path: Path, positions: dict[tuple, int]) -> Sce
             except ExpressionError as err:
                 raise fail(("expect", key) + ((sub,) if sub else ()), str(err)) from None
     spec = scenario.kernel.model_copy(
-        update={"source": kernel.source, "entry": kernel.entry, "name": kernel.name}
+        update={"source": kernel.source, "entry": kernel.entry, "name": kernel.name,
+                "path": kernel.path}
     )
     return scenario.model_copy(update={"kernel": spec, "source_path": str(path)})
 

@@ -45,6 +45,8 @@ class KernelSource:
     entry: str
     params: tuple[str, ...]
     origin: str
+    path: str | None = None
+    """The file ``source`` was read from (absolute), so that errors can name it."""
 
 
 def _params(source: str, entry: str, origin: str) -> tuple[str, ...]:
@@ -70,6 +72,7 @@ def resolve(spec, base: Path | None = None) -> KernelSource:
             )
         entry, origin = BUILTINS[spec.builtin], f"builtin:{spec.builtin}"
         source = inspect.getsource(builtin_kernels)
+        file = inspect.getsourcefile(builtin_kernels)
     elif spec.ref is not None:
         where, _, entry = spec.ref.rpartition(":")
         if not where or not entry.isidentifier():
@@ -81,13 +84,14 @@ def resolve(spec, base: Path | None = None) -> KernelSource:
                 source = read_user_text(path)
             except UnreadableFile as err:
                 raise KernelSpecError(f"ref {spec.ref!r}: {err}") from None
+            file = str(path.resolve())
         else:
             try:
                 module = importlib.import_module(where)
-                source = inspect.getsource(module)
+                source, file = inspect.getsource(module), inspect.getsourcefile(module)
             except Exception as err:  # an import runs arbitrary code
                 raise KernelSpecError(f"ref {spec.ref!r}: cannot import {where!r} ({err})") from None
     else:
-        source, entry, origin = spec.source, spec.entry, "inline source"
+        source, entry, origin, file = spec.source, spec.entry, "inline source", None
     params = _params(source, entry, origin)
-    return KernelSource(spec.name or entry, source, entry, params, origin)
+    return KernelSource(spec.name or entry, source, entry, params, origin, file)

@@ -217,6 +217,9 @@ class KernelSpec(_Model):
     """The function to differentiate, for ``source`` (filled in by the loader otherwise)."""
     name: str | None = None
     """A human name; defaults to the entry."""
+    path: str | None = None
+    """The file the source was read from (filled in by the loader for ``builtin`` and ``ref``),
+    so that an error in the kernel names that file rather than a copy."""
     launch: Launch | None = None
     """How a ``numba.cuda`` kernel is launched (``blocks``, ``threads``): the agents run it on
     the GPU when there is one, else on the CPU kernel backend."""

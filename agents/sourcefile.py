@@ -1,7 +1,10 @@
 """Kernel source → an importable module file, so the engine sees real source.
 
-Contract: :func:`load_kernel` writes ``source`` to ``<directory>/adtriad_kernel_<hash>.py``
-(atomically, once per content), imports it under that module name (registered in
+Contract: :func:`load_kernel` imports ``source`` from the file it was read from when that
+file is on this machine and still holds exactly ``source`` (so tracebacks, Numba's errors and
+the engine's refusals name the user's file:line); otherwise it writes ``source`` to
+``<directory>/adtriad_kernel_<hash>.py`` (atomically, once per content). Either way it imports
+it under the digest's module name (registered in
 ``sys.modules``, so ``inspect.getsource`` and Numba's on-disk cache work) and returns the entry
 function. The same source is imported once per process. Errors raised while importing the
 source propagate unchanged. :func:`launched` turns a ``numba.cuda`` kernel and its launch
@@ -27,15 +30,19 @@ def kernel_module_name(source: str) -> str:
     return "adtriad_kernel_" + hashlib.sha256(source.encode("utf-8")).hexdigest()[:20]
 
 
-def load_kernel(source: str, entry: str, directory: Path) -> Any:
-    """Import ``source`` from a file in ``directory`` and return its function ``entry``."""
+def load_kernel(source: str, entry: str, directory: Path, origin: str | None = None) -> Any:
+    """Import ``source`` and return its function ``entry``: from ``origin`` when that file
+    holds exactly ``source`` (errors then name the user's file), else from a copy in
+    ``directory``."""
     name = kernel_module_name(source)
     module = sys.modules.get(name)
     if module is None:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{name}.py"
-        if not path.exists() or path.read_text(encoding="utf-8") != source:
+        if origin is not None and _holds(Path(origin), source):
+            path = Path(origin)
+        elif not path.exists() or path.read_text(encoding="utf-8") != source:
             fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(source)
@@ -52,6 +59,13 @@ def load_kernel(source: str, entry: str, directory: Path) -> Any:
         return getattr(module, entry)
     except AttributeError:
         raise AttributeError(f"the kernel source defines no {entry!r}") from None
+
+
+def _holds(path: Path, source: str) -> bool:
+    try:
+        return path.read_text(encoding="utf-8") == source
+    except (OSError, UnicodeDecodeError):
+        return False  # not on this machine (a remote node), or changed since it was sent
 
 
 def launched(func: Any, launch: Any) -> Any:

@@ -194,6 +194,9 @@ class KernelPayload(ProtocolModel):
     """Initial shadow (tangent direction or adjoint seed) of some shadowed arguments."""
     launch: LaunchConfig | None = None
     """Launch configuration when ``entry`` is a CUDA kernel; ``None`` for a plain function."""
+    path: str | None = None
+    """The file ``source`` was read from, when there is one: where it still holds ``source``,
+    the kernel is imported from it, so errors name the user's file and line."""
 
     @field_validator("entry")
     @classmethod

@@ -101,3 +101,15 @@ def test_a_raising_kernel_exits_1_and_names_the_agent(cache, tmp_path):
     result = triad(cache, "run", "--backend", "local", path)
     assert result.exit_code == 1
     assert "agent failed: ValueError: no kernel today" in result.stdout
+
+
+def test_a_kernel_numba_cannot_compile_is_reported_at_the_users_file_and_line(cache, tmp_path):
+    (tmp_path / "kern.py").write_text("import numpy as np\n\n\ndef f(x):\n"
+                                      "    z = np.log(x * x + 1.0)\n    return z[3]\n")
+    path = tmp_path / "k.yaml"
+    path.write_text("name: k\nkernel: {ref: kern.py:f}\nmode: Reverse\n"
+                    "arguments: {x: {activity: Active, value: 1.0}}\n")
+    result = triad(cache, "run", "--backend", "local", path)
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'kern.py'}:6" in result.stdout.replace("\n", "")
+    assert "adtriad_kernel_" not in result.stdout
