@@ -779,7 +779,18 @@ def build_server(triad: Triad | None = None, backend: BackendName = "local"):
         """The built-in kernels: names, parameters, what they compute and their source."""
         return _kernels()
 
+    _refuse_unknown_arguments(server)
     return server
+
+
+def _refuse_unknown_arguments(server: Any) -> None:
+    # The SDK drops argument names a tool does not take, so a misspelled one (``activites``)
+    # would be silently ignored: forbid them, in the published schema too.
+    for tool in server._tool_manager.list_tools():
+        model = tool.fn_metadata.arg_model
+        model.model_config["extra"] = "forbid"
+        model.model_rebuild(force=True)
+        tool.parameters["additionalProperties"] = False
 
 
 def _kernel_dict(kernel: KernelSpec) -> dict[str, Any]:

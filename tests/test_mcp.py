@@ -227,7 +227,11 @@ def test_malformed_requests_get_errors_that_say_what_was_wrong(client, tools):
     both = client.call("run_scenario", {"path": "a.yaml", "yaml": "name: x"})
     assert "exactly one of path" in error_text(both)
     nofile = client.call("run_scenario", {"path": "scenarios/no_such.yaml"})
-    assert "no_such.yaml" in error_text(nofile) and "cannot read" in error_text(nofile)
+    assert "no_such.yaml" in error_text(nofile) and "no such file" in error_text(nofile)
+    misspelled = client.call("differentiate", {"source": POLY, "entry": "f", "inputs": {"x": 3.0},
+                                               "activites": {"x": "Const"}})
+    assert "activites" in error_text(misspelled) and "not permitted" in error_text(misspelled)
+    assert all(attr(tool, "input_schema")["additionalProperties"] is False for tool in tools.values())
     bad_yaml = client.call("run_scenario", {"yaml": "name: x\nkernel: {builtin: nope}\n"})
     assert "<inline>" in error_text(bad_yaml)
     unknown = client.call("sweep_status", {"sweep_id": "nope"})
