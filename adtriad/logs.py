@@ -1,7 +1,10 @@
 """Logging for triad: structlog, set up by the command line only.
 
-Contract: importing any adtriad module configures nothing; library code only calls
-``structlog.get_logger(...)``. :func:`configure_logging` (called by ``triad``'s global options,
+Contract: importing any adtriad module configures nothing; library code logs through
+:func:`get_logger`, which is structlog's logger once the process has configured structlog and
+otherwise the standard library's ``logging`` (so a program embedding triad gets nothing on
+stdout: warnings and errors reach stderr through logging's last resort, the rest only where that
+program configures logging). :func:`configure_logging` (called by ``triad``'s global options,
 or by an embedding program that wants the same output) sends every log line to stderr, leaving
 stdout to results: human-readable ``console`` lines (coloured on a terminal) or ``json``, one
 object per line with ``timestamp`` (UTC, ISO 8601), ``level`` and ``event``.
@@ -11,13 +14,13 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 import structlog
 
 from adtriad.config import LogFormat, LogLevel
 
-__all__ = ["configure_logging"]
+__all__ = ["configure_logging", "get_logger"]
 
 
 def configure_logging(
@@ -55,3 +58,27 @@ def configure_logging(
         logger_factory=structlog.PrintLoggerFactory(file=stream),
         cache_logger_on_first_use=False,
     )
+
+
+class _LibraryLogger:
+    """A logger deciding at each call where its line goes (see the module contract): decided
+    late, because modules create their loggers at import, before the command configures."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __getattr__(self, level: str) -> Any:
+        if structlog.is_configured():
+            return getattr(structlog.get_logger(self.name), level)
+        number = logging.getLevelNamesMapping()["WARNING" if level == "warn" else level.upper()]
+        stdlib = logging.getLogger(self.name)
+
+        def log(event: str, **fields: Any) -> None:
+            if stdlib.isEnabledFor(number):
+                stdlib.log(number, " ".join([event, *(f"{k}={v}" for k, v in fields.items())]))
+        return log
+
+
+def get_logger(name: str) -> Any:
+    """The logger library code uses for ``name`` (``adtriad.sweep``, ...)."""
+    return _LibraryLogger(name)

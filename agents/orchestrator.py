@@ -30,7 +30,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import structlog
 
 from adtriad import __version__
 from adtriad.agents.autodiff import AutodiffAgent
@@ -40,11 +39,12 @@ from adtriad.agents.report import ErrorInfo, RoundReport, RunReport, ScenarioRep
 from adtriad.agents.scenario import Scenario
 from adtriad.agents.tempering import TemperingAgent
 from adtriad.config import TriadConfig
+from adtriad.logs import get_logger
 from adtriad.protocol import Role, check_round
 
 __all__ = ["LocalBackend", "RayBackend", "run_scenarios"]
 
-log = structlog.get_logger("adtriad.agents")
+log = get_logger("adtriad.agents")
 T, K, A = Role.tempering, Role.gpu_kernels, Role.autodiff
 
 

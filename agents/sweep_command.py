@@ -117,9 +117,9 @@ def sweep_main(cfg: TriadConfig, paths: list[Path], *, ledger_path: Path | None 
                                  encoding="utf-8")
         if report_dir is not None:
             page = write_report(ledger, summary, report_dir)
-            import structlog
+            from adtriad.logs import get_logger
 
-            structlog.get_logger("adtriad.sweep").info("report written", path=str(page))
+            get_logger("adtriad.sweep").info("report written", path=str(page))
     return summary["exit_code"]
 
 

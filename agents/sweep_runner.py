@@ -40,7 +40,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import structlog
 
 from adtriad import __version__
 from adtriad.agents.capabilities import missing as missing_features
@@ -49,10 +48,11 @@ from adtriad.agents.sweep_ledger import Ledger
 from adtriad.agents.sweep_spec import SweepSpec, WorkUnit, count_units, plan_units
 from adtriad.agents.sweep_triad import SweepTriad
 from adtriad.config import TriadConfig
+from adtriad.logs import get_logger
 
 __all__ = ["SweepOutcome", "SweepProgress", "TriadPlan", "plan_triads", "run_sweep", "run_units"]
 
-log = structlog.get_logger("adtriad.sweep")
+log = get_logger("adtriad.sweep")
 
 BLAMED = ("dead_worker", "timeout")
 """Incident kinds that count towards quarantine."""

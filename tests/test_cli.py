@@ -101,3 +101,19 @@ def test_importing_configures_no_logging():
         "assert not structlog.is_configured()\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_library_logs_go_through_logging_until_structlog_is_configured(caplog, capsys):
+    import logging
+
+    from adtriad.logs import configure_logging, get_logger
+
+    log = get_logger("adtriad.test")
+    with caplog.at_level(logging.DEBUG, logger="adtriad.test"):
+        log.debug("round", status="passed")
+    assert [r.getMessage() for r in caplog.records] == ["round status=passed"]
+    assert capsys.readouterr().out == ""
+    configure_logging("json", "info")  # the command's set-up: structlog, on stderr
+    log.info("configured", where="stderr")
+    out, err = capsys.readouterr()
+    assert out == "" and json.loads(err)["event"] == "configured"
