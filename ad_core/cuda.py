@@ -27,6 +27,8 @@ Contract:
   differentiated in reverse mode (the add stays atomic; its adjoint reads ``a``'s shadow);
   other atomics, forward mode and deterministic mode for them are refused (the CPU backend
   runs them), as are kernels whose gradient would tape whole arrays.
+- :func:`launcher` ``(kernel)[griddim, blockdim](*args)``: the kernel itself where there is a
+  GPU (or the simulator), its CPU kernel backend elsewhere.
 - ``NUMBA_ENABLE_CUDASIM=1``: kernels run in Numba's simulator; the same device-code flavor
   of the derivative runs there, as Python, with the simulator's atomics.
 """
@@ -87,6 +89,13 @@ def tape_slots(n: int) -> None:
 def gpu_present() -> bool:
     """A real GPU, or the CUDA simulator standing in for one."""
     return SIMULATOR or cuda.is_available()
+
+
+def launcher(kernel):
+    """``launcher(kernel)[griddim, blockdim](*args)`` launches a ``@cuda.jit`` kernel on the GPU
+    (or in the simulator), and on the CPU kernel backend where there is neither, so the same
+    code runs on every machine."""
+    return kernel if gpu_present() else kernels.cpu_kernel(kernel)
 
 
 def device_module(f, kind: str, argtypes: tuple, mask: tuple, flavor: str):

@@ -22,6 +22,9 @@ from cuda_stub import CC, no_device  # noqa: E402
 
 if adcuda.SIMULATOR:  # pragma: no cover - the simulator has no code generation
     pytest.skip("NUMBA_ENABLE_CUDASIM is set", allow_module_level=True)
+if not __import__("numba.cuda.cudadrv.nvvm", fromlist=["is_available"]).is_available():
+    pytest.skip("the CUDA toolkit's NVVM is not installed (pip install -e '.[test,ptx]' adds it)",
+                allow_module_level=True)
 
 F32 = float32[::1]
 F64 = float64[::1]
