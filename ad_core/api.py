@@ -117,7 +117,7 @@ def _unwrap_function(f):
         raise ADError("the function must be given as f or Const(f), not with another annotation")
     if type(f).__name__ == "CUDADispatcher" and not f.targetoptions.get("device"):
         raise ADError(f"{f.py_func.__qualname__} is a numba.cuda kernel: its derivative needs a "
-                      "launch; use adtriad.ad_core.cuda.gradient_kernel(kernel)[grid, block]"
+                      "launch; use adtriad.ad_core.gpu.cuda.gradient_kernel(kernel)[grid, block]"
                       "(...) or autodiff_deferred inside a kernel")
     return f
 

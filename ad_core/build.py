@@ -32,7 +32,7 @@ import numpy as np
 from adtriad._version import __version__
 from adtriad.ad_core import decorated, forward, ir, naming, nested, reverse, rules
 from adtriad.ad_core.activity import analyze
-from adtriad.ad_core.device import tape_bound
+from adtriad.ad_core.gpu.device import tape_bound
 from adtriad.ad_core.errors import ADError, numba_failure
 from adtriad.ad_core.joins import joined_arrays
 from adtriad.ad_core.lists import buffered_lists
@@ -316,7 +316,7 @@ def render(builder: Builder, top: Spec, sf: SourceFunction, argtypes, options: s
     lines.append(f"RESTORED = {tuple(sorted(getattr(top, 'restored', ()))) !r}")
     decorator = f"\n@njit(cache=True{options})\n"
     if builder.device:  # device functions, called from kernels (or the CUDA simulator)
-        lines.insert(1, "from numba import cuda\nfrom adtriad.ad_core.device import log_add\n"
+        lines.insert(1, "from numba import cuda\nfrom adtriad.ad_core.gpu.device import log_add\n"
                         "_log_add = cuda.jit(device=True)(log_add)")
         decorator = "\n@cuda.jit(device=True)\n"
     for chunk in builder.chunks:

@@ -57,7 +57,7 @@ def autodiff_deferred(mode, f, ret_activity, *args):
     """Outside compiled code: the same as autodiff; in a kernel run by Numba's CUDA
     simulator, that thread's derivative (cuda.py)."""
     if type(f).__name__ == "FakeCUDAKernel":  # only the simulator calls this from a kernel
-        from adtriad.ad_core.cuda import simulated_deferred
+        from adtriad.ad_core.gpu.cuda import simulated_deferred
         return simulated_deferred(mode, f, ret_activity, args)
     from adtriad.ad_core.api import autodiff
     return autodiff(mode, f, ret_activity, *args)
@@ -140,7 +140,7 @@ def _impl(module, kind: str, classes: list, seed_result: bool):
 # Importing numba.cuda costs ~1 s, so adtriad does not import it; the CUDA overload (cuda.py)
 # is registered as soon as numba.cuda is imported, whichever is imported first.
 def _load_cuda_target() -> None:
-    import adtriad.ad_core.cuda  # noqa: F401 - registers the overload
+    import adtriad.ad_core.gpu.cuda  # noqa: F401 - registers the overload
 
 
 class _AfterNumbaCuda(importlib.abc.MetaPathFinder):

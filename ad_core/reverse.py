@@ -1442,7 +1442,7 @@ class _Reverse:
                 f"{where}: the adjoint of {array!r} may be accumulated by several threads, "
                 "which needs float atomics; deterministic mode allows that only for arrays "
                 "the kernel itself reads and never writes, through "
-                "adtriad.ad_core.cuda.gradient_kernel(..., deterministic=True) (or index the "
+                "adtriad.ad_core.gpu.cuda.gradient_kernel(..., deterministic=True) (or index the "
                 "array only by the thread's own cuda.grid index)")
 
     def atomic_increment(self, s: ir.Store) -> str:

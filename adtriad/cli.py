@@ -320,7 +320,7 @@ def sweep(
     ] = None,
 ) -> None:
     """Run a verification sweep on Ray, with a durable ledger (see docs/sweeps.md)."""
-    from adtriad.agents.sweep_command import SweepInputError, sweep_main
+    from adtriad.agents.sweep.command import SweepInputError, sweep_main
 
     try:
         code = sweep_main(
@@ -348,9 +348,9 @@ def fuzz(
         str, typer.Option("--size", help="Statements in f: MAX, or MIN-MAX (default 5-20).")
     ] = "5-20",
     modes: Annotated[
-        str, typer.Option("--modes", help="Comma-separated modes (Reverse, ReverseWithPrimal, "
-                          "Forward, ForwardWithPrimal).")
-    ] = "Reverse,ReverseWithPrimal,Forward,ForwardWithPrimal",
+        str | None, typer.Option("--modes", help="Comma-separated modes (default: every mode "
+                                 "one autodiff call runs).")
+    ] = None,
     search: Annotated[
         int, typer.Option("--search", min=0, help="Input points the tempered search tries per "
                           "program that passes (0: none).")
@@ -398,10 +398,11 @@ def fuzz(
     if not (low.strip().isdigit() and (not high or high.strip().isdigit())):
         _fail(f"--size: {size!r} is not MAX or MIN-MAX (e.g. 5-20)")
     bounds = (int(low), int(high)) if high else (min(5, int(low)), int(low))
+    listed = {} if modes is None else {"modes": tuple(m.strip() for m in modes.split(",") if m.strip())}
     try:
         job = FuzzJob(name=name, seed=seed, programs=programs, min_statements=bounds[0],
-                      max_statements=bounds[1], modes=tuple(m.strip() for m in modes.split(",") if m.strip()),
-                      search_evaluations=search, shrink_s=shrink_s, unit_timeout_s=timeout, triads=triads)
+                      max_statements=bounds[1], search_evaluations=search, shrink_s=shrink_s,
+                      unit_timeout_s=timeout, triads=triads, **listed)
     except ValidationError as err:
         _fail("; ".join(f"--{'-'.join(str(p) for p in e['loc']) or 'options'}: {e['msg']}"
                         for e in err.errors()))

@@ -60,7 +60,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -322,15 +322,9 @@ class AutodiffHandler(AgentHandler):
 
 @dataclass
 class _RoundState:
-    seed: TriadMessage
-    kernel: TriadMessage | None = None
-    grads: TriadMessage | None = None
-    side: dict[str, TriadMessage | None] = field(default_factory=dict)
-    pending: str | None = None
+    messages: Any  # the round's RoundMessages, filled as its messages pass
+    pending: str | None = None  # the round-id suffix of the side request awaiting its answer
     done: bool = False
-
-
-_SIDE = {":probe-Forward": ("pf", "gf"), ":probe-Reverse": ("pr", "gr"), ":again": ("k2", "g2")}
 
 
 class TemperingHandler(AgentHandler):
@@ -345,74 +339,76 @@ class TemperingHandler(AgentHandler):
 
     def open_round(self, index: int = 0) -> TriadMessage:
         """The seed message of round ``index`` (tempering → gpu_kernels)."""
+        from adtriad.agents.rounds import RoundMessages
+
         sc = self.scenario
         msg = self.agent.open_round(sc.name, sc.master_seed, index, self.mode)
-        self._rounds[msg.round_id] = _RoundState(seed=msg)
+        self._rounds[msg.round_id] = _RoundState(RoundMessages(seed=msg))
         return msg
 
-    def _split(self, round_id: str) -> tuple[_RoundState | None, str]:
-        for suffix in _SIDE:
-            if round_id.endswith(suffix):
-                return self._rounds.get(round_id[: -len(suffix)]), suffix
-        return self._rounds.get(round_id), ""
+    def _split(self, round_id: str) -> tuple[_RoundState | None, Any]:
+        from adtriad.agents.rounds import SIDE_REQUESTS
+
+        for side in SIDE_REQUESTS:
+            if round_id.endswith(side.suffix):
+                return self._rounds.get(round_id[: -len(side.suffix)]), side
+        return self._rounds.get(round_id), None
 
     def _handle(self, msg: TriadMessage) -> TriadMessage | None:
         state, side = self._split(msg.round_id)
         if state is None or state.done:
             return None
-        kind = msg.payload.kind
-        if not side:
+        m, kind = state.messages, msg.payload.kind
+        if side is None:
             if kind == "kernel" or (kind == "error" and msg.sender is Role.gpu_kernels):
-                state.kernel = msg
+                m.kernel = msg
             elif msg.to is self.role and kind in ("gradients", "error"):
-                state.grads = msg
+                m.gradients = msg
             if kind == "error":
                 state.done = True  # the round failed upstream; its log ends here
                 return None
-            if state.grads is None or msg.to is not self.role:
+            if m.gradients is None or msg.to is not self.role:
                 return None
-            if state.kernel is None:
+            if m.kernel is None:
                 state.done = True
                 return self._refuse(msg, Role.autodiff, "MissingKernel",
                                     f"the tempering agent never saw the kernel message of round "
                                     f"{msg.round_id}; deliver every message of a round to the "
                                     "tempering handler too (it is the verifier)")
             return self._next(state)
-        asked, answered = _SIDE[side]
-        if side == ":again" and kind in ("kernel", "error") and msg.sender is Role.gpu_kernels:
-            state.side[asked] = msg
+        if side.probe_mode is None and kind in ("kernel", "error") and msg.sender is Role.gpu_kernels:
+            setattr(m, side.asked, msg)  # the kernel of the round asked again
             if kind == "kernel":
                 return None
         if msg.to is not self.role and kind != "error":
             return None
-        if state.pending != side:
+        if state.pending != side.suffix:
             return None
-        state.side[answered] = msg
+        setattr(m, side.answered, msg)
         state.pending = None
         return self._next(state)
 
     def _next(self, state: _RoundState) -> TriadMessage | None:
         """The next side request of the round, or its verdict once every answer is in."""
-        checks = set(self.scenario.checks)
-        if "dot_product" in checks:
-            for mode, (asked, answered) in (("Forward", _SIDE[":probe-Forward"]),
-                                            ("Reverse", _SIDE[":probe-Reverse"])):
-                if asked in state.side:
-                    continue
-                probe = self.agent.probe(state.kernel, mode)
-                state.side[asked] = probe
-                if probe is not None and probe.payload.kind == "kernel":
-                    state.pending = f":probe-{mode}"
-                    return probe
-                state.side[answered] = None
-        if "reproducible" in checks and "g2" not in state.side:
-            state.pending = ":again"
-            return state.seed.model_copy(update={"round_id": state.seed.round_id + ":again"})
+        from adtriad.agents.rounds import SIDE_REQUESTS
+
+        m = state.messages
+        for side in SIDE_REQUESTS:
+            if side.check not in self.scenario.checks or getattr(m, side.answered) is not None:
+                continue
+            if side.probe_mode is None:  # the round asked again: the same seed, a new round id
+                state.pending = side.suffix
+                return m.seed.model_copy(update={"round_id": m.seed.round_id + side.suffix})
+            if getattr(m, side.asked) is not None:
+                continue  # asked, and found not to apply
+            probe = self.agent.probe(m.kernel, side.probe_mode)
+            setattr(m, side.asked, probe if probe is not None else False)
+            if probe is not None and probe.payload.kind == "kernel":
+                state.pending = side.suffix
+                return probe
         state.done = True
-        s = state.side
-        return self.agent.verify(state.seed, state.kernel, state.grads, s.get("pf"), s.get("gf"),
-                                 s.get("pr"), s.get("gr"), s.get("k2"), s.get("g2"),
-                                 self.scenario)
+        side_messages = [None if x is False else x for x in m.side()]  # False: did not apply
+        return self.agent.verify(m.seed, m.kernel, m.gradients, *side_messages, self.scenario)
 
 
 def round_log(messages: Iterable[TriadMessage], round_id: str) -> list[TriadMessage]:

@@ -56,7 +56,8 @@ from adtriad import __version__
 from adtriad.agents.report import ErrorInfo, RoundReport, RunReport
 from adtriad.agents.scenario import Argument, CheckName, KernelSpec, ScenarioTolerance
 from adtriad.facade import ENGINE_LOCK, Triad, scenario_from_yaml
-from adtriad.protocol import U64, Activity, CheckResult, Mode
+from adtriad.protocol import (AUTODIFF_MODES, FORWARD_MODES, SHADOWED_ACTIVITIES, U64, Activity,
+                              CheckResult, Mode)
 
 __all__ = [
     "DifferentiateResult",
@@ -71,8 +72,6 @@ __all__ = [
 ]
 
 BackendName = Literal["local", "ray"]
-FORWARD_MODES = ("Forward", "ForwardWithPrimal")
-_SHADOWED = ("Duplicated", "DuplicatedNoNeed", "BatchDuplicated", "BatchDuplicatedNoNeed")
 MAX_WAIT = 600.0
 
 
@@ -379,12 +378,12 @@ class _Differentiator:
                 act = acts.get(name) or _default_activity(probe, forward)
                 act_all[name] = act
                 values[name] = _value(name, raw, act)
-            extra = sorted(set(shadows or {}) - {n for n, a in act_all.items() if a in _SHADOWED})
+            extra = sorted(set(shadows or {}) - {n for n, a in act_all.items() if a in SHADOWED_ACTIVITIES})
             if extra:
                 raise ValueError(f"shadows: {', '.join(extra)} is not a shadowed (Duplicated-like) "
                                  "argument")
             shadow_values = {n: _shadow(n, (shadows or {}).get(n), values[n], forward, a)
-                             for n, a in act_all.items() if a in _SHADOWED}
+                             for n, a in act_all.items() if a in SHADOWED_ACTIVITIES}
             payload = KernelPayload(name=entry, source=source, entry=entry, mode=mode,
                                     activities=act_all, return_activity=return_activity,
                                     inputs=values, shadows=shadow_values)
@@ -748,7 +747,7 @@ def build_server(triad: Triad | None = None, backend: BackendName = "local"):
         seed: Annotated[U64, Field(description="The run's seed (program k is the same everywhere).")] = 0,
         max_statements: Annotated[int, Field(ge=1, le=40, description="Statements in each program's f, "
                                                                         "at most.")] = 12,
-        modes: Annotated[list[Mode], Field(description="Modes to check each program in.")] = ["Reverse", "ReverseWithPrimal", "Forward", "ForwardWithPrimal"],
+        modes: Annotated[list[Mode], Field(description="Modes to check each program in.")] = list(AUTODIFF_MODES),
         search: Annotated[int, Field(ge=0, le=200, description="Input points the tempered search tries "
                                                                 "per program that passes.")] = 12,
     ) -> FuzzResult:

@@ -3,7 +3,7 @@
 Contract:
 
 * :func:`progress` is a context manager yielding ``(on_start, on_progress)`` for
-  :func:`adtriad.agents.sweep_runner.run_sweep`: a rich bar on a terminal's stderr (units done
+  :func:`adtriad.agents.sweep.runner.run_sweep`: a rich bar on a terminal's stderr (units done
   of this run, failures, incidents, rate, ETA), nothing otherwise.
 * :func:`summarize` reads the ledger (aggregates in SQL, nothing held per unit) into a plain,
   JSON-ready dict: counts by status, per scenario/kernel/mode groups, quarantined units, the
@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from adtriad.agents.sweep_ledger import STATUSES, Ledger
+from adtriad.agents.sweep.ledger import STATUSES, Ledger
 
 __all__ = ["print_summary", "progress", "summarize", "write_report"]
 

@@ -73,7 +73,7 @@ class AutodiffAgent:
     def differentiate(self, kernel_msg: TriadMessage) -> TriadMessage:
         """The gradients message answering ``kernel_msg``."""
         from adtriad import ad_core
-        from adtriad.ad_core.kernels import is_cuda_function
+        from adtriad.ad_core.gpu.kernels import is_cuda_function
 
         k = kernel_msg.payload
         t0 = time.perf_counter()
@@ -128,7 +128,7 @@ class AutodiffAgent:
         """A kernel's reverse-mode gradient over its whole launch (on the GPU when there is
         one): per-thread derivatives of Active scalars are summed."""
         from adtriad.ad_core import ADError
-        from adtriad.ad_core.cuda import gradient_kernel
+        from adtriad.ad_core.gpu.cuda import gradient_kernel
 
         if k.mode != "Reverse":
             raise ADError(f"kernel {k.entry}: kernels are differentiated in Reverse mode "

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from adtriad.agents.base import guarded, send
-from adtriad.agents.scenario import FORWARD_MODES, Scenario, draw_value
+from adtriad.agents.scenario import Scenario, draw_value
 from adtriad.agents.seeds import round_rng
-from adtriad.protocol import KernelPayload, Role, TriadMessage
+from adtriad.protocol import FORWARD_MODES, KernelPayload, Role, TriadMessage
 
 __all__ = ["KernelAgent", "as_message_value"]
 

@@ -28,7 +28,7 @@ class ScenarioError(ValueError):
     """A scenario file is missing, not YAML, or invalid; the message names file, line, field."""
 
 
-def _positions(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict[tuple, int]:
+def yaml_positions(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict[tuple, int]:
     """Path of keys/indices → 1-based line of the value's node (and of the key itself)."""
     out = {} if out is None else out
     out.setdefault(path, node.start_mark.line + 1)
@@ -36,22 +36,24 @@ def _positions(node: yaml.Node, path: tuple = (), out: dict | None = None) -> di
         for key, value in node.value:
             here = path + (key.value,)
             out[here] = key.start_mark.line + 1
-            _positions(value, here, out)
+            yaml_positions(value, here, out)
             out[here] = key.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _positions(item, path + (i,), out)
+            yaml_positions(item, path + (i,), out)
     return out
 
 
-def _line(positions: dict[tuple, int], loc: tuple) -> int:
+def line_of(positions: dict[tuple, int], loc: tuple) -> int:
+    """The line of field ``loc`` (or of its nearest written parent) in :func:`yaml_positions`."""
     loc = tuple(loc)
     while loc and loc not in positions:
         loc = loc[:-1]
     return positions.get(loc, 1)
 
 
-def _field(loc: tuple) -> str:
+def field_name(loc: tuple) -> str:
+    """A pydantic error location as the dotted field a person wrote (``arguments.x.value``)."""
     # pydantic adds the union member it tried ("Draw", "float"...); drop those steps.
     noise = {"Number", "List", "Draw", "float", "int"}
     parts = [str(p) for p in loc if not (isinstance(p, str) and (p in noise or "[" in p))]
@@ -87,7 +89,7 @@ def load_scenario(path: str | Path) -> Scenario:
     """Read, validate and resolve one scenario file (see the module contract)."""
     path = Path(path)
     data, node = read_yaml_mapping(path, "scenario")
-    positions = _positions(node)
+    positions = yaml_positions(node)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as err:
@@ -96,18 +98,18 @@ def load_scenario(path: str | Path) -> Scenario:
             loc = e["loc"]
             if loc[:1] == ("modes",) and "mode" in data:
                 loc = _aliases(loc)
-            if _field(loc) in seen:
+            if field_name(loc) in seen:
                 continue
-            seen.add(_field(loc))
+            seen.add(field_name(loc))
             msg = e["msg"].removeprefix("Value error, ")
-            lines.append(f"{path}:{_line(positions, loc)}: {_field(loc)}: {msg}")
+            lines.append(f"{path}:{line_of(positions, loc)}: {field_name(loc)}: {msg}")
         raise ScenarioError("\n".join(dict.fromkeys(lines))) from None
     return _resolve(scenario, path, positions)
 
 
 def _resolve(scenario: Scenario, path: Path, positions: dict[tuple, int]) -> Scenario:
     def fail(loc: tuple, message: str) -> ScenarioError:
-        return ScenarioError(f"{path}:{_line(positions, loc)}: {'.'.join(loc)}: {message}")
+        return ScenarioError(f"{path}:{line_of(positions, loc)}: {'.'.join(loc)}: {message}")
 
     try:
         kernel = resolve(scenario.kernel, base=path.parent)

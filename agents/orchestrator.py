@@ -6,9 +6,9 @@ Contract:
   with a seed spawned from the scenario's master seed) and returns a
   :class:`~adtriad.agents.report.RunReport`. A scenario whose required engine features have
   not landed is skipped with the reason (:mod:`adtriad.agents.capabilities`).
-* A round is seed (tempering) → kernel (gpu_kernels) → gradients (autodiff) → verdict
-  (tempering), with the dot-product probes and the round asked again (same seed) on the side.
-  Its message log (the four messages, cut at the first error) is judged by
+* A round (:mod:`adtriad.agents.rounds`: its record, steps and report) is seed (tempering) →
+  kernel (gpu_kernels) → gradients (autodiff) → verdict (tempering), with the dot-product
+  probes and the round asked again (same seed) on the side; its log is judged by
   :func:`adtriad.protocol.check_round` with the configured trits.
 * ``backend="local"`` runs plain agent objects in this process, round after round.
   ``backend="ray"`` runs them as Ray actors (``num_cpus=0``, ``max_restarts`` from the
@@ -27,20 +27,19 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
-
 
 from adtriad import __version__
 from adtriad.agents.autodiff import AutodiffAgent
 from adtriad.agents.capabilities import missing
 from adtriad.agents.kernel import KernelAgent
-from adtriad.agents.report import ErrorInfo, RoundReport, RunReport, ScenarioReport
+from adtriad.agents.report import RoundReport, RunReport, ScenarioReport
+from adtriad.agents.rounds import Round, round_report, round_steps
 from adtriad.agents.scenario import Scenario
 from adtriad.agents.tempering import TemperingAgent
 from adtriad.config import TriadConfig
 from adtriad.logs import get_logger
-from adtriad.protocol import Role, check_round
+from adtriad.protocol import Role
 
 __all__ = ["LocalBackend", "RayBackend", "run_scenarios"]
 
@@ -136,58 +135,8 @@ class RayBackend:
             self.ray.shutdown()
 
 
-@dataclass
-class _Round:
-    scenario: Scenario
-    mode: str
-    index: int
-    h: dict[str, Any] = field(default_factory=dict)
-    attempts: int = 0
-    started: float = 0.0
-
-
-def _steps(b, r: _Round) -> list[Callable[[], None]]:
-    sc, h = r.scenario, r.h
-    dot = "dot_product" in sc.checks
-    again = "reproducible" in sc.checks
-
-    def s1():
-        r.attempts += 1
-        r.started = time.perf_counter()
-        h.clear()
-        h["s"] = b.submit(T, "open_round", sc.name, sc.master_seed, r.index, r.mode)
-
-    def s2():
-        h["k"] = b.submit(K, "provide", h["s"], sc, r.mode)
-
-    def s3():
-        h["g"] = b.submit(A, "differentiate", h["k"])
-
-    def s4():
-        if dot:
-            h["pf"] = b.submit(T, "probe", h["k"], "Forward")
-            h["pr"] = b.submit(T, "probe", h["k"], "Reverse")
-
-    def s5():
-        if dot:
-            h["gf"] = b.submit(A, "differentiate", h["pf"])
-            h["gr"] = b.submit(A, "differentiate", h["pr"])
-        if again:
-            h["k2"] = b.submit(K, "provide", h["s"], sc, r.mode)
-
-    def s6():
-        if again:
-            h["g2"] = b.submit(A, "differentiate", h["k2"])
-
-    def s7():
-        side = [h.get(n) for n in ("pf", "gf", "pr", "gr", "k2", "g2")]
-        h["v"] = b.submit(T, "verify", h["s"], h["k"], h["g"], *side, sc)
-
-    return [s1, s2, s3, s4, s5, s6, s7]
-
-
-def _submit(b, rounds: list[_Round]) -> None:
-    plans = [_steps(b, r) for r in rounds]
+def _submit(b, rounds: list[Round]) -> None:
+    plans = [round_steps(b, r) for r in rounds]
     if b.phase_major:
         for phase in range(len(plans[0]) if plans else 0):
             for plan in plans:
@@ -198,52 +147,19 @@ def _submit(b, rounds: list[_Round]) -> None:
                 step()
 
 
-def _report(r: _Round, msgs: list, trits, infra: BaseException | None = None,
-            role: Role | None = None) -> RoundReport:
-    logged = []
-    for m in msgs:
-        if m is None:
-            break
-        logged.append(m)
-        if m.payload.kind == "error":
-            break
-    coherence = check_round(logged, trits)
-    verdict = logged[-1].payload if logged and logged[-1].payload.kind == "verdict" else None
-    error = None
-    if infra is not None:
-        error = ErrorInfo(agent=(role.value if role else "unknown"),
-                          error_type=type(infra).__name__, message=str(infra)[:2000],
-                          where=f"the actor died on each of {r.attempts} attempt(s)")
-    elif logged and logged[-1].payload.kind == "error":
-        p = logged[-1].payload
-        error = ErrorInfo(agent=logged[-1].sender.value, error_type=p.error_type,
-                          message=p.message, where=p.where)
-    elif verdict is None:
-        error = ErrorInfo(agent="tempering", error_type="NoVerdict",
-                          message="the round ended without a verdict")
-    status = "error" if error else ("passed" if verdict.passed else "failed")
-    seed = logged[0].seed if logged else 0
-    return RoundReport(
-        round_id=f"{r.scenario.name}/{r.mode}/{r.index}", mode=r.mode, index=r.index, seed=seed,
-        status=status, checks=verdict.checks if verdict else (), error=error,
-        coherence=coherence, attempts=r.attempts,
-        seconds=max(0.0, time.perf_counter() - r.started),
-    )
-
-
 def run_scenarios(scenarios: Sequence[Scenario], cfg: TriadConfig, *, backend: str = "ray",
                   seeds: int | None = None,
                   on_round: Callable[[RoundReport, int, int], None] | None = None) -> RunReport:
     """Run ``scenarios`` through the triad; see the module contract."""
     start = time.perf_counter()
     skipped: dict[int, str] = {}
-    rounds: list[_Round] = []
+    rounds: list[Round] = []
     for i, sc in enumerate(scenarios):
         lacking = missing(sc.requires)
         if lacking:
             skipped[i] = "; ".join(f"requires {k}: {v}" for k, v in lacking.items())
             continue
-        rounds += [_Round(sc, mode, n) for mode in sc.modes for n in range(seeds or sc.seeds)]
+        rounds += [Round(sc, mode, n) for mode in sc.modes for n in range(seeds or sc.seeds)]
     done: dict[int, RoundReport] = {}
     if rounds:
         b = RayBackend(cfg) if backend == "ray" else LocalBackend(cfg)
@@ -272,7 +188,7 @@ def run_scenarios(scenarios: Sequence[Scenario], cfg: TriadConfig, *, backend: s
                      seconds=time.perf_counter() - start, scenarios=tuple(reports))
 
 
-def _drive(b, rounds: list[_Round], done: dict[int, RoundReport], cfg: TriadConfig,
+def _drive(b, rounds: list[Round], done: dict[int, RoundReport], cfg: TriadConfig,
            on_round) -> None:
     trits = cfg.roles.trits
     todo = list(range(len(rounds)))
@@ -281,7 +197,7 @@ def _drive(b, rounds: list[_Round], done: dict[int, RoundReport], cfg: TriadConf
         batches = [todo] if b.phase_major else [[j] for j in todo]
         for batch in batches:
             _submit(b, [rounds[j] for j in batch])
-            for n in b.as_completed([rounds[j].h["v"] for j in batch]):
+            for n in b.as_completed([rounds[j].messages.verdict for j in batch]):
                 j = batch[n]
                 if _collect(b, rounds[j], j, done, trits, attempt):
                     retry.append(j)
@@ -294,17 +210,17 @@ def _drive(b, rounds: list[_Round], done: dict[int, RoundReport], cfg: TriadConf
             break
 
 
-def _collect(b, r: _Round, j: int, done: dict[int, RoundReport], trits, attempt: int) -> bool:
+def _collect(b, r: Round, j: int, done: dict[int, RoundReport], trits, attempt: int) -> bool:
     """Fetch a finished round into ``done``; True when it must be run again."""
     try:
-        msgs = b.get([r.h[key] for key in ("s", "k", "g", "v")])
+        msgs = b.get(r.messages.log())
     except b.infra_errors as err:
         role = b.role_of(err)
-        log.warning("actor died", round=f"{r.scenario.name}/{r.mode}/{r.index}",
+        log.warning("actor died", round=r.round_id,
                     agent=role.value if role else None, attempt=attempt)
         if attempt == 1:
             return True
-        done[j] = _report(r, [], trits, infra=err, role=role)
+        done[j] = round_report(r, [], trits, infra=err, role=role)
         return False
-    done[j] = _report(r, msgs, trits)
+    done[j] = round_report(r, msgs, trits)
     return False

@@ -35,7 +35,7 @@ from pydantic import (
     model_validator,
 )
 
-from adtriad.protocol import U64, Activity, LaunchConfig, Mode
+from adtriad.protocol import FORWARD_MODES, SHADOWED_ACTIVITIES, U64, Activity, LaunchConfig, Mode
 
 __all__ = [
     "CHECK_NAMES",
@@ -53,8 +53,6 @@ CheckName = Literal["finite_differences", "dot_product", "analytic", "reproducib
 """The oracles the tempering agent can run."""
 CHECK_NAMES: tuple[str, ...] = ("finite_differences", "dot_product", "analytic", "reproducible")
 
-FORWARD_MODES = ("Forward", "ForwardWithPrimal")
-_SHADOWED = ("Duplicated", "DuplicatedNoNeed", "BatchDuplicated", "BatchDuplicatedNoNeed")
 
 
 class _Model(BaseModel):
@@ -336,4 +334,4 @@ class Scenario(_Model):
 
     def is_shadowed(self, activity: str) -> bool:
         """Whether ``activity`` carries a shadow."""
-        return activity in _SHADOWED
+        return activity in SHADOWED_ACTIVITIES

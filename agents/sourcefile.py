@@ -70,7 +70,7 @@ def _holds(path: Path, source: str) -> bool:
 
 def launched(func: Any, launch: Any) -> Any:
     """``func`` itself, or for a kernel a function launching it with ``launch``."""
-    from adtriad.ad_core.kernels import cpu_kernel, is_cuda_function
+    from adtriad.ad_core.gpu.kernels import cpu_kernel, is_cuda_function
 
     if not is_cuda_function(func):
         return func

@@ -6,7 +6,7 @@ threads share elements, so its gradient runs the threads in order).
 
 On a machine with a CUDA GPU (numba.cuda.is_available()): first the kernel tests on the device
 (tests/kernels/test_cuda_device.py), then primal and gradient kernels
-(adtriad.ad_core.cuda.gradient_kernel, atomic mode; deterministic mode at 1e7) at 1e7 and 1e8
+(adtriad.ad_core.gpu.cuda.gradient_kernel, atomic mode; deterministic mode at 1e7) at 1e7 and 1e8
 elements, with the primal's achieved bandwidth beside a device-to-device copy of the same bytes.
 
 Run: python benchmarks/gpu_check.py [--skip-tests]. Prints tables; asserts nothing.
@@ -28,8 +28,8 @@ import kernel_defs as K  # noqa: E402
 sys.path.insert(0, str(Path(__file__).parent))
 from timing import median_time  # noqa: E402
 from adtriad.ad_core import Const, Duplicated  # noqa: E402
-from adtriad.ad_core import cuda as adcuda  # noqa: E402
-from adtriad.ad_core.kernels import cpu_kernel, gradient_kernel  # noqa: E402
+from adtriad.ad_core.gpu import cuda as adcuda  # noqa: E402
+from adtriad.ad_core.gpu.kernels import cpu_kernel, gradient_kernel  # noqa: E402
 
 
 @cuda.jit

@@ -31,7 +31,11 @@ from adtriad.protocol.coherence import (
     check_sweep,
 )
 from adtriad.protocol.messages import (
+    AUTODIFF_MODES,
+    FORWARD_MODES,
+    MODES,
     PROTOCOL_VERSION,
+    SHADOWED_ACTIVITIES,
     U64,
     Activity,
     CheckResult,
@@ -54,6 +58,10 @@ from adtriad.protocol.roles import DEFAULT_TRITS, Role, validate_trits
 
 __all__ = [
     "ARRAY_KINDS",
+    "AUTODIFF_MODES",
+    "FORWARD_MODES",
+    "MODES",
+    "SHADOWED_ACTIVITIES",
     "DEFAULT_TRITS",
     "PROTOCOL_VERSION",
     "ROUND_ORDER",

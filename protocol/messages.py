@@ -63,6 +63,10 @@ __all__ = [
     "U64",
     "VerdictPayload",
     "message_json_schema",
+    "AUTODIFF_MODES",
+    "FORWARD_MODES",
+    "MODES",
+    "SHADOWED_ACTIVITIES",
 ]
 
 PROTOCOL_VERSION = "1"
@@ -83,6 +87,15 @@ Activity = Literal[
     "MixedDuplicated",
 ]
 """The activity annotations of ``adtriad.ad_core``, by name."""
+
+MODES: tuple[str, ...] = get_args(Mode)
+"""Every mode, by name: the one list the agents, the scenario files and the tools use."""
+FORWARD_MODES = tuple(m for m in MODES if m.startswith("Forward"))
+"""The modes that push tangents forward (an ``Active`` scalar is ``Duplicated`` there)."""
+AUTODIFF_MODES = tuple(m for m in MODES if m != "ReverseSplitWithPrimal")
+"""The modes one ``autodiff`` call runs (``ReverseSplitWithPrimal`` is ``autodiff_thunk``'s)."""
+SHADOWED_ACTIVITIES = ("Duplicated", "DuplicatedNoNeed", "BatchDuplicated", "BatchDuplicatedNoNeed")
+"""The activities whose argument travels with shadows (one, or ``width`` stacked)."""
 
 PayloadKind = Literal["seed", "kernel", "gradients", "verdict", "error"]
 """The ``kind`` tags of the payloads."""

@@ -49,10 +49,12 @@ import numpy as np
 from adtriad.agents.fuzz.dual import dual_namespace, duals, tangent_of, value_of
 from adtriad.agents.fuzz.generator import Program
 from adtriad.agents.sourcefile import load_kernel
+from adtriad.protocol import AUTODIFF_MODES, FORWARD_MODES
 
 __all__ = ["MODES", "MODE_CLASSES", "ModeResult", "Verdict", "check_program", "python_function"]
 
-MODES = ("Reverse", "ReverseWithPrimal", "Forward", "ForwardWithPrimal")
+# Every mode one autodiff call runs, reverse ones first (the order of a run's units).
+MODES = tuple(sorted(AUTODIFF_MODES, key=lambda m: (m in FORWARD_MODES, len(m))))
 # Worst first: a program's status is the worst of its modes'.
 MODE_CLASSES = ("oracle", "crash", "wrong", "state", "primal", "refused", "nondiff", "ok")
 RTOL = 1e-7  # engine against oracle: both exact up to rounding

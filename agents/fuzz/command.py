@@ -2,7 +2,7 @@
 
 Contract: :func:`fuzz_main` runs a :class:`~adtriad.agents.fuzz.triad.FuzzJob` — program ``k``
 for ``k`` in ``0 .. programs-1``, one unit each — on the sweep machinery
-(:func:`~adtriad.agents.sweep_runner.run_units`: a local Ray by default, ``address`` for a
+(:func:`~adtriad.agents.sweep.runner.run_units`: a local Ray by default, ``address`` for a
 cluster, one triad per CPU, the SQLite ledger with retries and quarantine), for at most
 ``minutes`` when given (no unit starts after that; the rest stay for ``--resume``). It prints the
 summary (:func:`summarize`: counts per class and per mode, per construct, refusals grouped,
@@ -30,7 +30,7 @@ from adtriad.agents.fuzz.features import FEATURES
 from adtriad.agents.fuzz.generator import Program
 from adtriad.agents.fuzz.shrink import regression_test
 from adtriad.agents.fuzz.triad import FuzzJob, FuzzTriad
-from adtriad.agents.sweep_spec import WorkUnit, unit_id
+from adtriad.agents.sweep.spec import WorkUnit, unit_id
 
 __all__ = ["CLASSES", "FuzzInputError", "fuzz_main", "plan_programs", "print_summary", "summarize",
            "write_regression_tests"]
@@ -65,8 +65,8 @@ def fuzz_main(cfg: Any, job: FuzzJob, *, ledger_path: Path | None = None, resume
               json_path: Path | None = None, report_path: Path | None = None,
               tests_dir: Path | None = None, echo=print) -> int:
     """Run ``job`` (see the module contract)."""
-    from adtriad.agents.sweep_ledger import Ledger, LedgerError, remove_ledger
-    from adtriad.agents.sweep_runner import SweepProgress, run_units
+    from adtriad.agents.sweep.ledger import Ledger, LedgerError, remove_ledger
+    from adtriad.agents.sweep.runner import SweepProgress, run_units
     from adtriad.sweep_report import progress
 
     ledger_path = ledger_path or Path(cfg.results.dir) / f"{job.name}.fuzz.db"

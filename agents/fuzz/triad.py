@@ -21,7 +21,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
+from pydantic import (BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveFloat,
+                      PositiveInt, field_validator)
 
 from adtriad.agents.fuzz.check import MODES, Verdict, check_program
 from adtriad.agents.fuzz.features import features, maxent_program
@@ -60,10 +61,15 @@ class FuzzJob(BaseModel):
     triads: PositiveInt | None = None
     per_triad: PositiveInt = 1
 
-    def model_post_init(self, _: Any) -> None:
-        unknown = [m for m in self.modes if m not in MODES]
-        if unknown or not self.modes:
+    @field_validator("modes")
+    @classmethod
+    def _known_modes_in_order(cls, modes: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [m for m in modes if m not in MODES]
+        if unknown or not modes:
             raise ValueError(f"modes must be among {', '.join(MODES)}; got {', '.join(unknown) or 'none'}")
+        return tuple(m for m in MODES if m in modes)  # one job, however the modes are listed
+
+    def model_post_init(self, _: Any) -> None:
         if self.min_statements > self.max_statements:
             raise ValueError("min_statements is larger than max_statements")
 
@@ -81,7 +87,7 @@ class FuzzTriad:
     """The three agents' parts of a fuzzing round, in one process (see the module contract)."""
 
     def __init__(self, cfg: Any = None) -> None:
-        from adtriad.agents.sweep_triad import where_am_i
+        from adtriad.agents.sweep.triad import where_am_i
 
         self.cfg = cfg
         self.here = where_am_i()

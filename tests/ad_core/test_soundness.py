@@ -11,7 +11,7 @@ import pytest
 import soundness_defs as D
 from adtriad.ad_core import (ADError, Active, Const, Duplicated, Forward, Reverse,
                              ReverseSplitWithPrimal, autodiff, autodiff_thunk, gradient)
-from adtriad.ad_core.kernels import cpu_kernel
+from adtriad.ad_core.gpu.kernels import cpu_kernel
 from adtriad.ad_core.testing import check_grads
 
 DEFS = D.__file__

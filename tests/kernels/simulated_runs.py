@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import kernel_defs as K  # noqa: E402
 from adtriad.ad_core import Active, Duplicated  # noqa: E402
-from adtriad.ad_core import cuda as adcuda  # noqa: E402
+from adtriad.ad_core.gpu import cuda as adcuda  # noqa: E402
 
 
 

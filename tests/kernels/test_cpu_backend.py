@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from adtriad.ad_core import ADError, Active, Const, Duplicated
-from adtriad.ad_core.kernels import cpu_kernel, gradient_kernel
+from adtriad.ad_core.gpu.kernels import cpu_kernel, gradient_kernel
 
 sys.path.insert(0, str(Path(__file__).parent))
 import kernel_defs as K  # noqa: E402

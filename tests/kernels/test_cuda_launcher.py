@@ -1,4 +1,4 @@
-"""adtriad.ad_core.cuda without a GPU: gradient_kernel falls back to the CPU kernel backend
+"""adtriad.ad_core.gpu.cuda without a GPU: gradient_kernel falls back to the CPU kernel backend
 with the same results, settings are checked, and the CPU backend's parallel path (threads
 owning their elements) gives the same bits as running the threads in order."""
 
@@ -10,8 +10,8 @@ import pytest
 from numba import cuda
 
 from adtriad.ad_core import ADError, Active, Duplicated
-from adtriad.ad_core import cuda as adcuda
-from adtriad.ad_core import device, kernels
+from adtriad.ad_core.gpu import cuda as adcuda
+from adtriad.ad_core.gpu import device, kernels
 
 sys.path.insert(0, str(Path(__file__).parent))
 import kernel_defs as K  # noqa: E402
@@ -97,7 +97,7 @@ def test_cuda_overload_is_registered_whichever_is_imported_first(first):
     import subprocess
     other = "numba.cuda" if first == "adtriad.ad_core" else "adtriad.ad_core"
     code = (f"import sys, {first}, {other}\n"
-            "assert 'adtriad.ad_core.cuda' in sys.modules\n")
+            "assert 'adtriad.ad_core.gpu.cuda' in sys.modules\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 

@@ -14,7 +14,7 @@ from numba import cuda, float32, float64, int64  # noqa: E402
 
 from adtriad.ad_core import (ADError, Active, Const, Duplicated,  # noqa: E402
                              ReverseWithPrimal, autodiff_deferred)
-from adtriad.ad_core import cuda as adcuda  # noqa: E402
+from adtriad.ad_core.gpu import cuda as adcuda  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 import kernel_defs as K  # noqa: E402

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from adtriad.ad_core import Active, Duplicated
-from adtriad.ad_core.kernels import cpu_kernel, gradient_kernel
+from adtriad.ad_core.gpu.kernels import cpu_kernel, gradient_kernel
 
 sys.path.insert(0, str(Path(__file__).parent))
 import kernel_defs as K  # noqa: E402

@@ -10,7 +10,7 @@ import pytest
 
 from adtriad.ad_core import (Active, Const, Duplicated, Forward, Reverse, autodiff,
                              autodiff_deferred)
-from adtriad.ad_core.kernels import cpu_kernel
+from adtriad.ad_core.gpu.kernels import cpu_kernel
 
 sys.path.insert(0, str(Path(__file__).parent))
 import kernel_defs as K  # noqa: E402

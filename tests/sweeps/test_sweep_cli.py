@@ -8,9 +8,9 @@ import time
 from typer.testing import CliRunner
 
 from adtriad import __version__
-from adtriad.agents.sweep_command import load_inputs
-from adtriad.agents.sweep_ledger import Ledger
-from adtriad.agents.sweep_spec import plan_digest
+from adtriad.agents.sweep.command import load_inputs
+from adtriad.agents.sweep.ledger import Ledger
+from adtriad.agents.sweep.spec import plan_digest
 from adtriad.cli import app
 from adtriad.config import load_config
 

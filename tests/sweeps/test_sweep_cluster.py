@@ -14,9 +14,9 @@ import time
 import pytest
 
 from adtriad.agents import load_scenario
-from adtriad.agents.sweep_ledger import Ledger
-from adtriad.agents.sweep_runner import run_sweep
-from adtriad.agents.sweep_spec import SweepSpec, plan_units
+from adtriad.agents.sweep.ledger import Ledger
+from adtriad.agents.sweep.runner import run_sweep
+from adtriad.agents.sweep.spec import SweepSpec, plan_units
 
 from sweep_fixtures import (  # noqa: F401  (fixtures are found by name)
     CRASHES, CUBIC, SAXPY, _reset_structlog, cfg, cluster, engine_dir, write,

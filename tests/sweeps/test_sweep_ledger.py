@@ -10,9 +10,9 @@ import pytest
 
 from adtriad.agents import load_scenario
 from adtriad.agents.loading import ScenarioError
-from adtriad.agents.sweep_command import SweepInputError, load_inputs
-from adtriad.agents.sweep_ledger import Ledger
-from adtriad.agents.sweep_spec import (
+from adtriad.agents.sweep.command import SweepInputError, load_inputs
+from adtriad.agents.sweep.ledger import Ledger
+from adtriad.agents.sweep.spec import (
     SweepSpec,
     activity_combinations,
     count_units,

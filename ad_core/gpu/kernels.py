@@ -27,8 +27,8 @@ import numpy as np
 from adtriad.ad_core import loader
 from adtriad.ad_core._runtime import new_key, release
 from adtriad.ad_core.annotations import Active, Const, Duplicated, DuplicatedNoNeed
-from adtriad.ad_core.device import atomic_arrays, exclusive_arrays, written_arrays
 from adtriad.ad_core.errors import ADError
+from adtriad.ad_core.gpu.device import atomic_arrays, exclusive_arrays, written_arrays
 
 THREAD_PARAMS = ("_tx", "_ty", "_tz", "_bx", "_by", "_bz", "_bdx", "_bdy", "_bdz",
                  "_gdx", "_gdy", "_gdz")

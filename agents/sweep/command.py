@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from adtriad import __version__
 from adtriad.agents.loading import ScenarioError, load_scenarios
-from adtriad.agents.sweep_spec import SweepSpec, check_spec, is_sweep_file, load_sweep
+from adtriad.agents.sweep.spec import SweepSpec, check_spec, is_sweep_file, load_sweep
 from adtriad.config import TriadConfig
 from adtriad.paths import UnreadableFile, read_user_text
 
@@ -84,7 +84,7 @@ def sweep_main(cfg: TriadConfig, paths: list[Path], *, ledger_path: Path | None 
                report_dir: Path | None = None, json_path: Path | None = None,
                retry_quarantined: bool = False, **flags: Any) -> int:
     """Run the sweep the command line describes; see the module contract."""
-    from adtriad.agents.sweep_spec import plan_units
+    from adtriad.agents.sweep.spec import plan_units
 
     spec, scenarios = load_inputs(paths, flags)
     ledger_path = ledger_path or cfg.results.dir / f"{spec.name}.sweep.db"
@@ -96,7 +96,7 @@ def sweep_main(cfg: TriadConfig, paths: list[Path], *, ledger_path: Path | None 
                 f"{ledger_path} already exists: --resume to run only its missing units, "
                 f"--overwrite to start over")
         _remove_ledger(ledger_path)
-    from adtriad.agents.sweep_runner import run_sweep
+    from adtriad.agents.sweep.runner import run_sweep
     from adtriad.sweep_report import print_summary, progress, summarize, write_report
 
     with open_ledger(ledger_path) as ledger:
@@ -125,7 +125,7 @@ def sweep_main(cfg: TriadConfig, paths: list[Path], *, ledger_path: Path | None 
 
 def open_ledger(path: Path):
     """The ledger at ``path``; SweepInputError (exit 2) when it cannot be one."""
-    from adtriad.agents.sweep_ledger import Ledger, LedgerError
+    from adtriad.agents.sweep.ledger import Ledger, LedgerError
 
     try:
         return Ledger(path)
@@ -134,7 +134,7 @@ def open_ledger(path: Path):
 
 
 def _remove_ledger(path: Path) -> None:
-    from adtriad.agents.sweep_ledger import LedgerError, remove_ledger
+    from adtriad.agents.sweep.ledger import LedgerError, remove_ledger
 
     try:
         remove_ledger(path)
@@ -145,7 +145,7 @@ def _remove_ledger(path: Path) -> None:
 def _check_same_plan(ledger: Any, spec: Any, scenarios: list, cfg: TriadConfig) -> None:
     # A resumed ledger must hold units of this plan, or its counts and stored definition would
     # mix two sweeps.
-    from adtriad.agents.sweep_spec import plan_digest
+    from adtriad.agents.sweep.spec import plan_digest
 
     digest = plan_digest(spec, scenarios, cfg)
     meta = ledger.meta()

@@ -6,7 +6,7 @@ Contract:
   each result in the ledger as it arrives (the driver keeps only the units in flight). It joins
   the cluster at ``address`` (or ``$RAY_ADDRESS``, as inside ``ray job submit``), else the Ray
   already initialised in this process, else starts a local instance and stops it at the end.
-* Triads: one :class:`~adtriad.agents.sweep_triad.SweepTriad` actor per GPU when the cluster
+* Triads: one :class:`~adtriad.agents.sweep.triad.SweepTriad` actor per GPU when the cluster
   has GPUs (each in its own bundle ``{CPU: 1, GPU: 1}`` of a ``SPREAD`` placement group), else
   one per CPU (``num_cpus=1``, spread over the nodes); ``spec.triads`` caps or sets the number.
   Actors restart when they die (``max_restarts=-1``, no task retries: the runner decides what
@@ -44,9 +44,9 @@ from typing import Any
 from adtriad import __version__
 from adtriad.agents.capabilities import missing as missing_features
 from adtriad.agents.scenario import Scenario
-from adtriad.agents.sweep_ledger import Ledger
-from adtriad.agents.sweep_spec import SweepSpec, WorkUnit, count_units, plan_units
-from adtriad.agents.sweep_triad import SweepTriad
+from adtriad.agents.sweep.ledger import Ledger
+from adtriad.agents.sweep.spec import SweepSpec, WorkUnit, count_units, plan_units
+from adtriad.agents.sweep.triad import SweepTriad
 from adtriad.config import TriadConfig
 from adtriad.logs import get_logger
 

@@ -47,8 +47,8 @@ from pydantic import (
 )
 
 from adtriad import __version__
-from adtriad.agents.loading import (ScenarioError, _field, _line, _positions, load_scenarios,
-                                    read_yaml_mapping)
+from adtriad.agents.loading import (ScenarioError, field_name, line_of, load_scenarios,
+                                    read_yaml_mapping, yaml_positions)
 from adtriad.agents.scenario import Draw, Scenario
 from adtriad.agents.seeds import round_seed
 from adtriad.paths import UnreadableFile, read_user_text
@@ -145,7 +145,7 @@ def load_sweep(path: str | Path) -> tuple[SweepSpec, list[Scenario]]:
     """Read and validate a sweep file and the scenarios it names (see the module contract)."""
     path = Path(path)
     data, node = read_yaml_mapping(path, "sweep")
-    positions = _positions(node)
+    positions = yaml_positions(node)
     try:
         spec = SweepSpec.model_validate(data)
     except ValidationError as err:
@@ -157,12 +157,12 @@ def load_sweep(path: str | Path) -> tuple[SweepSpec, list[Scenario]]:
             loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and (
                 "[" in p or "(" in p or p in ("str", "int", "tuple"))))
             msg = e["msg"].removeprefix("Value error, ")
-            lines.append(f"{path}:{_line(positions, loc)}: {_field(loc)}: {msg}")
+            lines.append(f"{path}:{line_of(positions, loc)}: {field_name(loc)}: {msg}")
         raise ScenarioError("\n".join(dict.fromkeys(lines))) from None
     files = [p if Path(p).is_absolute() else str(path.parent / p) for p in spec.scenarios]
     for i, f in enumerate(files):
         if not Path(f).is_file():
-            raise ScenarioError(f"{path}:{_line(positions, ('scenarios', i))}: scenarios.{i}: "
+            raise ScenarioError(f"{path}:{line_of(positions, ('scenarios', i))}: scenarios.{i}: "
                                 f"no such scenario file {f}")
     scenarios = load_scenarios(files)
     _check_overrides(spec, scenarios, path, positions)
@@ -175,7 +175,7 @@ def _check_overrides(spec: SweepSpec, scenarios: Sequence[Scenario], path: Path 
         return
     for i, override in enumerate(spec.activities):
         if not any(set(override) <= set(sc.arguments) for sc in scenarios):
-            where = f"{path}:{_line(positions, ('activities', i))}: " if path else ""
+            where = f"{path}:{line_of(positions, ('activities', i))}: " if path else ""
             known = sorted({a for sc in scenarios for a in sc.arguments})
             raise ScenarioError(f"{where}activities.{i}: no scenario has all of the arguments "
                                 f"{', '.join(override)} (arguments: {', '.join(known)})")
@@ -183,7 +183,7 @@ def _check_overrides(spec: SweepSpec, scenarios: Sequence[Scenario], path: Path 
             arrays = [n for n, act in override.items()
                       if act == "Active" and n in sc.arguments and not _is_scalar(sc.arguments[n].value)]
             if arrays:
-                where = f"{path}:{_line(positions, ('activities', i))}: " if path else ""
+                where = f"{path}:{line_of(positions, ('activities', i))}: " if path else ""
                 raise ScenarioError(f"{where}activities.{i}: {arrays[0]} is an array in {sc.name}, "
                                     "and Active cannot annotate an array; write Duplicated")
 

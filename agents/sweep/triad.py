@@ -17,9 +17,10 @@ import socket
 import time
 from typing import Any
 
-from adtriad.agents.orchestrator import LocalBackend, _report, _Round, _steps
+from adtriad.agents.orchestrator import LocalBackend
+from adtriad.agents.rounds import Round, run_round
 from adtriad.agents.scenario import Scenario
-from adtriad.agents.sweep_spec import unit_scenario
+from adtriad.agents.sweep.spec import unit_scenario
 from adtriad.config import TriadConfig
 
 __all__ = ["SweepTriad", "where_am_i"]
@@ -57,10 +58,7 @@ class SweepTriad:
         """Run one unit and return its result (see the module contract)."""
         sc = unit_scenario(scenario, mode, dict(activities))
         t0 = time.perf_counter()
-        r = _Round(sc, mode, index)
-        for step in _steps(self.backend, r):
-            step()
-        report = _report(r, [r.h.get(k) for k in ("s", "k", "g", "v")], self.cfg.roles.trits)
+        report = run_round(self.backend, Round(sc, mode, index), self.cfg.roles.trits)
         errs = [c for c in report.checks if c.max_rel_err is not None]
         worst = max(errs, key=lambda c: c.max_rel_err) if errs else None
         return {

@@ -43,10 +43,11 @@ import numba
 import numpy as np
 from numba import cuda
 
-from adtriad.ad_core import build, device, kernels
+from adtriad.ad_core import build
 from adtriad.ad_core.annotations import Active, Const, Duplicated, DuplicatedNoNeed
 from adtriad.ad_core.deferred import ModeType, autodiff_deferred, typed_call
 from adtriad.ad_core.errors import ADError
+from adtriad.ad_core.gpu import device, kernels
 from adtriad.ad_core.source import get_source_function
 
 SIMULATOR = bool(numba.config.ENABLE_CUDASIM)
