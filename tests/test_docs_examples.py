@@ -64,9 +64,9 @@ def _documented(line: str) -> tuple[str, object] | None:
 
 def program(doc: Path) -> str:
     """The file's blocks as one script, documented results turned into checks."""
-    lines = [EXPECT]
-    for block in BLOCK.finditer(doc.read_text(encoding="utf-8")):
-        first = doc.read_text(encoding="utf-8")[:block.start(1)].count("\n") + 1
+    lines, text = [EXPECT], doc.read_text(encoding="utf-8")
+    for block in BLOCK.finditer(text):
+        first = text[:block.start(1)].count("\n") + 1
         for offset, line in enumerate(block.group(1).splitlines()):
             documented = _documented(line)
             if documented is None:

@@ -174,8 +174,8 @@ def _check_overrides(spec: SweepSpec, scenarios: Sequence[Scenario], path: Path 
     if not isinstance(spec.activities, tuple):
         return
     for i, override in enumerate(spec.activities):
+        where = f"{path}:{line_of(positions, ('activities', i))}: " if path else ""
         if not any(set(override) <= set(sc.arguments) for sc in scenarios):
-            where = f"{path}:{line_of(positions, ('activities', i))}: " if path else ""
             known = sorted({a for sc in scenarios for a in sc.arguments})
             raise ScenarioError(f"{where}activities.{i}: no scenario has all of the arguments "
                                 f"{', '.join(override)} (arguments: {', '.join(known)})")
@@ -183,13 +183,12 @@ def _check_overrides(spec: SweepSpec, scenarios: Sequence[Scenario], path: Path 
             arrays = [n for n, act in override.items()
                       if act == "Active" and n in sc.arguments and not _is_scalar(sc.arguments[n].value)]
             if arrays:
-                where = f"{path}:{line_of(positions, ('activities', i))}: " if path else ""
                 raise ScenarioError(f"{where}activities.{i}: {arrays[0]} is an array in {sc.name}, "
                                     "and Active cannot annotate an array; write Duplicated")
 
 
 def check_spec(spec: SweepSpec, scenarios: Sequence[Scenario]) -> None:
-    """Raise :class:`ScenarioError` when an activity override fits no scenario."""
+    """Raise :class:`ScenarioError` when an activity override fits no scenario or makes an array Active."""
     _check_overrides(spec, scenarios)
 
 
