@@ -6,13 +6,16 @@ Contract:
   :func:`adtriad.agents.sweep.runner.run_sweep`: a rich bar on a terminal's stderr (units done
   of this run, failures, incidents, rate, ETA), nothing otherwise.
 * :func:`summarize` reads the ledger (aggregates in SQL, nothing held per unit) into a plain,
-  JSON-ready dict: counts by status, per scenario/kernel/mode groups, quarantined units, the
+  JSON-ready dict: counts by status, per scenario/kernel/mode groups and per activity
+  combination/mode groups, quarantined units, the
   first failures, incidents, runs, and ``exit_code`` — 0 when every planned unit passed with a
   coherent message log, else 1.
 * :func:`print_summary` writes one table and a verdict line to stdout.
 * :func:`write_report` writes ``index.html``, ``summary.json`` and three PNG plots (matplotlib,
-  Agg backend: the error distribution per kernel and mode, the pass rate per seed range, the
-  time per unit) to a folder.
+  Agg backend: the error distribution per kernel and mode against the checks' tolerances, the
+  pass rate per seed range, the time per unit) to a folder. The page shows the verdict, the
+  counts, a matrix of activity combinations by mode, the figures side by side on a wide
+  screen, and times in UTC.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import html
 import json
 import math
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +34,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from adtriad.agents.sweep.ledger import STATUSES, Ledger
+from adtriad.protocol.messages import MODES
 
 __all__ = ["print_summary", "progress", "summarize", "write_report"]
 
@@ -95,6 +100,11 @@ def summarize(ledger: Ledger, *, missing: int = 0, outcome: Any = None) -> dict[
         g["seconds_total"] += (mean_s or 0.0) * n
     for g in groups.values():
         g["mean_seconds"] = g.pop("seconds_total") / g["units"] if g["units"] else 0.0
+    activity_groups = [
+        {"activities": act, "mode": mode, "units": n, "passed": passed, "max_rel_err": worst}
+        for act, mode, n, passed, worst in db.execute(
+            "SELECT activities, mode, COUNT(*), SUM(status = 'passed'), MAX(max_rel_err) "
+            "FROM results GROUP BY activities, mode ORDER BY activities, mode")]
     quarantined = [
         {"unit_id": r["unit_id"], "unit": _label(r), "reason": r["detail"].get("reason", "")}
         for r in ledger.rows("status IN ('quarantined', 'lost')")]
@@ -121,6 +131,7 @@ def summarize(ledger: Ledger, *, missing: int = 0, outcome: Any = None) -> dict[
         "incoherent": incoherent,
         "incidents": incidents,
         "groups": list(groups.values()),
+        "activity_groups": activity_groups,
         "quarantined": quarantined,
         "failures": failures,
         "skipped": meta.get("skipped", {}),
@@ -193,31 +204,59 @@ def print_summary(summary: dict[str, Any], console: Console | None = None) -> No
 # -- the HTML report ----------------------------------------------------------------------------
 
 
-def _plots(ledger: Ledger, out: Path) -> list[tuple[str, str]]:
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
-    made = []
-    # 1. error distribution per kernel and mode
-    series: dict[str, list[float]] = {}
+    return plt
+
+
+def _save(fig, path: Path) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    _pyplot().close(fig)
+
+
+def _error_plot(ledger: Ledger, path: Path) -> None:
+    """Box plot of each unit's largest relative error per kernel and mode, with the relative
+    tolerances its checks were judged against drawn across each box."""
+    plt = _pyplot()
+    series: dict[tuple[str, str], list[float]] = {}
     for kernel, mode, err in ledger.db.execute(
             "SELECT kernel, mode, max_rel_err FROM results WHERE max_rel_err IS NOT NULL "
             "ORDER BY kernel, mode"):
-        series.setdefault(f"{kernel}\n{mode}", []).append(
+        series.setdefault((kernel, mode), []).append(
             math.log10(max(err, 1e-18)) if math.isfinite(err) else 1.0)
-    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(series) + 2), 4.5))
+    rtols: dict[tuple[str, str], set[float]] = {}
+    for kernel, mode, rtol in ledger.db.execute(
+            "SELECT r.kernel, r.mode, json_extract(c.value, '$.tolerance.rtol') "
+            "FROM results AS r, json_each(r.detail, '$.checks') AS c "
+            "WHERE json_extract(c.value, '$.tolerance.rtol') > 0 GROUP BY 1, 2, 3"):
+        rtols.setdefault((kernel, mode), set()).add(rtol)
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(series) + 2), 4.5))
     if series:
         ax.boxplot(list(series.values()), showfliers=True)
-        ax.set_xticks(range(1, len(series) + 1), list(series), fontsize=8)
+        ax.set_xticks(range(1, len(series) + 1), [f"{k}\n{m}" for k, m in series], fontsize=8)
+        labelled = False
+        for i, key in enumerate(series, start=1):
+            for rtol in sorted(rtols.get(key, ())):
+                ax.hlines(math.log10(rtol), i - 0.4, i + 0.4, colors="tab:red",
+                          linestyles="--", label=None if labelled else "tolerance (rtol)")
+                labelled = True
+        if labelled:
+            ax.legend(fontsize=8, loc="best")
     ax.set_ylabel("log10 largest relative error")
-    ax.set_title("Error distribution per kernel and mode")
-    fig.tight_layout()
-    fig.savefig(out / "errors.png", dpi=100)
-    plt.close(fig)
-    made.append(("errors.png", "Largest relative error of each unit, per kernel and mode"))
-    # 2. pass rate per seed range
+    ax.set_title("Error per kernel and mode, against the tolerance")
+    _save(fig, path)
+
+
+def _pass_rate_plot(ledger: Ledger, path: Path) -> None:
+    """Share of units passed per range of seed indices (integer ticks on the seed axis)."""
+    plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     lo, hi = ledger.db.execute("SELECT MIN(seed_index), MAX(seed_index) FROM results").fetchone()
     fig, ax = plt.subplots(figsize=(7, 4))
     if lo is not None:
@@ -225,26 +264,28 @@ def _plots(ledger: Ledger, out: Path) -> list[tuple[str, str]]:
         bins = list(ledger.db.execute(
             "SELECT (seed_index - ?) / ?, SUM(status = 'passed'), COUNT(*) FROM results "
             "GROUP BY 1 ORDER BY 1", (lo, width)))
-        xs = [lo + b * width for b, _, _ in bins]
+        centres = [lo + b * width + (width - 1) / 2 for b, _, _ in bins]
         rates = [100.0 * p / n for _, p, n in bins]
-        ax.bar(xs, rates, width=0.8 * width, align="edge", color="tab:green")
-        ax.set_xlabel(f"seed index (bins of {width})")
+        ax.bar(centres, rates, width=0.8 * width, color="tab:green")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("seed index" if width == 1 else f"seed index (bins of {width})")
     ax.set_ylim(0, 105)
     ax.set_ylabel("units passed (%)")
     ax.set_title("Pass rate per seed range")
-    fig.tight_layout()
-    fig.savefig(out / "pass_rate.png", dpi=100)
-    plt.close(fig)
-    made.append(("pass_rate.png", "Share of units that passed, per range of seed indices"))
-    # 3. time per unit
+    _save(fig, path)
+
+
+def _time_plot(ledger: Ledger, path: Path) -> None:
+    """Histogram of the wall time of each unit, stacked by mode, on a log axis."""
+    plt = _pyplot()
     by_mode: dict[str, list[float]] = {}
     for mode, s in ledger.db.execute("SELECT mode, seconds FROM results WHERE status NOT IN "
-                                     "('quarantined', 'lost')"):
+                                     "('quarantined', 'lost') ORDER BY mode"):
         by_mode.setdefault(mode, []).append(max(s, 1e-6))
     fig, ax = plt.subplots(figsize=(7, 4))
     if by_mode:
-        allv = [v for vs in by_mode.values() for v in vs]
-        lo_s, hi_s = math.log10(min(allv)), math.log10(max(allv))
+        every = [v for vs in by_mode.values() for v in vs]
+        lo_s, hi_s = math.log10(min(every)), math.log10(max(every))
         edges = [10 ** (lo_s + (hi_s - lo_s + 1e-9) * i / 30) for i in range(31)]
         ax.hist(list(by_mode.values()), bins=edges, label=list(by_mode), stacked=True)
         ax.set_xscale("log")
@@ -252,11 +293,30 @@ def _plots(ledger: Ledger, out: Path) -> list[tuple[str, str]]:
     ax.set_xlabel("seconds per unit")
     ax.set_ylabel("units")
     ax.set_title("Time per unit")
-    fig.tight_layout()
-    fig.savefig(out / "time.png", dpi=100)
-    plt.close(fig)
-    made.append(("time.png", "Wall time of each unit on its triad, by mode"))
-    return made
+    _save(fig, path)
+
+
+# file, drawing function, caption: the report's figures, in the order shown
+_FIGURES = (
+    ("errors.png", _error_plot,
+     "Largest relative error of each unit per kernel and mode; dashed: the checks' rtol"),
+    ("pass_rate.png", _pass_rate_plot, "Share of units that passed, per range of seed indices"),
+    ("time.png", _time_plot, "Wall time of each unit on its triad, by mode"),
+)
+
+
+def _utc(t: float | None) -> str:
+    if t is None:
+        return ""
+    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.3g}"
+    return str(v)
 
 
 def _table(rows: list[dict[str, Any]], cols: list[str]) -> str:
@@ -269,12 +329,48 @@ def _table(rows: list[dict[str, Any]], cols: list[str]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _cell(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return f"{v:.3g}"
-    return str(v)
+def _activity_matrix(groups: list[dict[str, Any]]) -> str:
+    """Rows: activity combinations; columns: modes; cell: units passed of units, coloured."""
+    if not groups:
+        return "<p>none</p>"
+    modes = [m for m in MODES if any(g["mode"] == m for g in groups)]
+    cells: dict[str, dict[str, dict[str, Any]]] = {}
+    for g in groups:
+        cells.setdefault(g["activities"], {})[g["mode"]] = g
+    head = "<th>activities</th>" + "".join(f"<th>{html.escape(m)}</th>" for m in modes)
+    body = []
+    for activities, by_mode in cells.items():
+        row = [f"<td><code>{html.escape(activities)}</code></td>"]
+        for m in modes:
+            g = by_mode.get(m)
+            if g is None:
+                row.append("<td></td>")
+                continue
+            worst = "" if g["max_rel_err"] is None else f"<br><small>rel err ≤ " \
+                f"{g['max_rel_err']:.1e}</small>"
+            kind = "ok" if g["passed"] == g["units"] else "bad"
+            row.append(f'<td class="{kind}">{g["passed"]} of {g["units"]} passed{worst}</td>')
+        body.append("<tr>" + "".join(row) + "</tr>")
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 1.5em 2em; color: #222; }
+h1 { margin-bottom: 0.2em; } h2 { margin-top: 1.4em; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; margin: 0.5em 0 1em; }
+td, th { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; font-size: 90%; }
+th { background: #f4f4f4; }
+.verdict { padding: 0.1em 0.5em; border-radius: 0.3em; color: #fff; }
+.verdict.ok { background: #2a7d2a; } .verdict.bad { background: #b22; }
+td.ok { background: #e8f5e8; } td.bad { background: #fbe3e3; }
+.counts { display: flex; flex-wrap: wrap; gap: 0.6em; margin: 1em 0; }
+.count { border: 1px solid #ccc; border-radius: 0.4em; padding: 0.4em 0.9em; min-width: 6em; }
+.count b { display: block; font-size: 160%; }
+.figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(34em, 1fr));
+           gap: 1em; align-items: start; }
+figure { margin: 0; } figure img { max-width: 100%; height: auto; }
+figcaption { font-size: 85%; color: #555; }
+"""
 
 
 def write_report(ledger: Ledger, summary: dict[str, Any], directory: str | Path) -> Path:
@@ -283,31 +379,34 @@ def write_report(ledger: Ledger, summary: dict[str, Any], directory: str | Path)
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n",
                                       encoding="utf-8")
-    plots = _plots(ledger, out)
+    for file, draw, _ in _FIGURES:
+        draw(ledger, out / file)
+    ok = summary["exit_code"] == 0
     c = summary["counts"]
-    verdict = "all verified" if summary["exit_code"] == 0 else "NOT VERIFIED"
-    counts = [{"status": s, "units": c[s]} for s in STATUSES]
-    counts.append({"status": "missing", "units": summary["missing"]})
-    counts.append({"status": "incoherent message logs", "units": summary["incoherent"]})
-    incidents = [{"kind": k, "count": n} for k, n in summary["incidents"].items()]
+    counts = [(s, c[s]) for s in STATUSES] + [("missing", summary["missing"]),
+                                              ("incoherent logs", summary["incoherent"])]
+    count_boxes = "".join(f'<div class="count"><b>{n}</b>{html.escape(s)}</div>'
+                          for s, n in counts)
     figures = "".join(f'<figure><img src="{f}" alt="{html.escape(t)}"><figcaption>'
-                      f"{html.escape(t)}</figcaption></figure>" for f, t in plots)
+                      f"{html.escape(t)}</figcaption></figure>" for f, _, t in _FIGURES)
+    runs = [{**r, "started": _utc(r["started"]), "finished": _utc(r["finished"])}
+            for r in summary["runs"]]
+    incidents = [{"kind": k, "count": n} for k, n in summary["incidents"].items()]
+    name = html.escape(summary["name"])
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<title>triad sweep {html.escape(summary['name'])}</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em; max-width: 80em; }}
-table {{ border-collapse: collapse; margin: 0.5em 0 1.5em; }}
-td, th {{ border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: left; font-size: 90%; }}
-figure {{ display: inline-block; margin: 0.5em; }}
-.ok {{ color: #080; }} .bad {{ color: #b00; }}
-</style></head><body>
-<h1>triad sweep {html.escape(summary['name'])}:
-<span class="{'ok' if summary['exit_code'] == 0 else 'bad'}">{verdict}</span></h1>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>triad sweep {name}</title>
+<style>{_CSS}</style></head><body>
+<h1>triad sweep {name}
+<span class="verdict {'ok' if ok else 'bad'}">{'all verified' if ok else 'NOT VERIFIED'}</span></h1>
 <p>{summary['recorded']} of {summary['planned']} planned units recorded; adtriad
-{html.escape(str(summary['version']))}; ledger <code>{html.escape(summary['ledger'])}</code>.</p>
-<h2>Units by status</h2>{_table(counts, ['status', 'units'])}
-<h2>Plots</h2>{figures}
+{html.escape(str(summary['version']))}; ledger <code>{html.escape(summary['ledger'])}</code>;
+last run finished {html.escape(_utc(summary['runs'][-1]['finished']) if summary['runs'] else '')
+                   or 'not yet'}.</p>
+<div class="counts">{count_boxes}</div>
+<h2>Per activity combination and mode</h2>{_activity_matrix(summary['activity_groups'])}
+<div class="figures">{figures}</div>
 <h2>Per scenario, kernel and mode</h2>
 {_table(summary['groups'], ['scenario', 'kernel', 'mode', 'units', *STATUSES, 'max_rel_err',
                             'mean_seconds'])}
@@ -315,7 +414,7 @@ figure {{ display: inline-block; margin: 0.5em; }}
 <h2>Failures (first {_FAILURES_SHOWN})</h2>
 {_table(summary['failures'], ['unit', 'status', 'seed', 'why'])}
 <h2>Infrastructure incidents</h2>{_table(incidents, ['kind', 'count'])}
-<h2>Runs</h2>{_table(summary['runs'], ['run_id', 'planned', 'todo', 'recorded', 'finished'])}
+<h2>Runs</h2>{_table(runs, ['run_id', 'started', 'finished', 'planned', 'todo', 'recorded'])}
 <p>The machine-readable summary is <a href="summary.json">summary.json</a>.</p>
 </body></html>
 """

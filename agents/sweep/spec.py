@@ -20,7 +20,10 @@ Contract:
   gets a new one.
 * :func:`unit_scenario` is the one-mode scenario a unit runs: written activities replaced,
   shadows and tangents of arguments made ``Const`` dropped, and expectations that name a
-  ``Const`` argument (or its shadow) dropped.
+  ``Const`` argument (or its shadow) dropped. Expectations not keyed by a mode hold in the
+  direction (forward or reverse) of the modes the scenario was written for: a sweep running
+  a reverse-mode scenario forward drops them, since an argument's expected adjoint is not its
+  tangent (a mode-keyed entry says what holds in another direction).
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ from adtriad.agents.loading import (ScenarioError, field_name, line_of, load_sce
 from adtriad.agents.scenario import Draw, Scenario
 from adtriad.agents.seeds import round_seed
 from adtriad.paths import UnreadableFile, read_user_text
-from adtriad.protocol import Activity, Mode
+from adtriad.protocol import FORWARD_MODES, Activity, Mode
 
 __all__ = [
     "SeedRange",
@@ -248,13 +251,15 @@ def unit_scenario(scenario: Scenario, mode: str, activities: dict[str, str]) -> 
             return False
         return not any(re.search(rf"\bshadow_{re.escape(n)}\b", text) for n in changed)
 
+    forward = mode in FORWARD_MODES
+    same_direction = any((m in FORWARD_MODES) == forward for m in scenario.modes)
     expect: dict[str, Any] = {}
     for key, value in scenario.expect.items():
         if isinstance(value, dict):
             inner = {k: v for k, v in value.items() if keeps(k, v)}
             if inner:
                 expect[key] = inner
-        elif keeps(key, value):
+        elif same_direction and keeps(key, value):
             expect[key] = value
     return scenario.model_copy(update={"modes": (mode,), "arguments": args, "expect": expect})
 

@@ -77,6 +77,11 @@ def test_activity_combinations_and_unit_scenarios():
     only_a = unit_scenario(sc, "Reverse", {"y": "Const", "a": "Active", "x": "Const"})
     assert only_a.arguments["y"].shadow is None and only_a.modes == ("Reverse",)
     assert set(only_a.expect) == set()  # every expectation names y or x, or reads shadow_y
+    # saxpy's expectations are adjoints (it is written for Reverse): forward units drop them
+    assert set(unit_scenario(sc, "ReverseWithPrimal", {}).expect) == {"x", "a", "y"}
+    assert unit_scenario(sc, "Forward", {}).expect == {}
+    keyed = sc.model_copy(update={"expect": {**sc.expect, "Forward": {"tangent": "a * x"}}})
+    assert unit_scenario(keyed, "Forward", {}).expect == {"Forward": {"tangent": "a * x"}}
     loss = load_scenario(ROOT / "scenarios" / "loss_with_data.yaml")
     assert len(activity_combinations(loss, "all")) == 7  # xs, ys may become Duplicated
     assert activity_combinations(loss, [{"xs": "Duplicated"}])[0]["xs"] == "Duplicated"
