@@ -56,7 +56,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -106,19 +105,12 @@ def scenario_from_yaml(text: str, label: str = "<inline>") -> Scenario:
     """A scenario from YAML text, validated and resolved as a scenario file is.
 
     Errors are :class:`~adtriad.agents.ScenarioError`\\ s that say ``<label>:LINE: FIELD: ...``.
-    A ``ref: file.py:function`` in the text must be an absolute path (there is no file to be
-    relative to); ``module:function``, ``builtin`` and inline ``source`` work as in a file.
+    A ``ref: file.py:function`` in the text is relative to the working directory;
+    ``module:function``, ``builtin`` and inline ``source`` work as in a file.
     """
-    from adtriad.agents import ScenarioError, load_scenario
+    from adtriad.agents.loading import scenario_from_text
 
-    with tempfile.TemporaryDirectory(prefix="adtriad-scenario-") as tmp:
-        path = Path(tmp) / "scenario.yaml"
-        path.write_text(text, encoding="utf-8")
-        try:
-            scenario = load_scenario(path)
-        except ScenarioError as err:
-            raise ScenarioError(str(err).replace(str(path), label)) from None
-    return scenario.model_copy(update={"source_path": None})
+    return scenario_from_text(text, label)
 
 
 def _load(item: Any) -> Scenario:

@@ -481,6 +481,27 @@ class _Sweeps:
                          daemon=True).start()
         return sweep
 
+    async def wait(self, sweep_id: str, wait_seconds: float, report_progress) -> SweepStatus:
+        """The sweep's status once it ends or ``wait_seconds`` pass, reporting progress (done of
+        total, the last round) through ``report_progress`` meanwhile."""
+        import anyio
+
+        sweep = self.sweeps.get(sweep_id)
+        if sweep is None:
+            known = ", ".join(self.sweeps) or "none started"
+            raise _tool_error()(f"sweep_id: no sweep {sweep_id!r} (known: {known})")
+        deadline = time.monotonic() + wait_seconds
+        reported = -1
+        while True:
+            status = sweep.status()
+            if wait_seconds and status.done != reported:
+                reported = status.done
+                last = status.rounds[-1].round_id if status.rounds else "starting"
+                await report_progress(status.done, status.total, last)
+            if status.state != "running" or time.monotonic() >= deadline:
+                return status
+            await anyio.sleep(0.1)
+
     def _run(self, sweep: _Sweep) -> None:
         from adtriad.agents.capabilities import missing
 
@@ -528,6 +549,75 @@ gradients with a triad of agents: tempering (seeds, verifies), gpu_kernels (kern
 autodiff (differentiates). Tools: differentiate (source + entry + inputs -> derivatives), verify \
 (a kernel + a seed -> the verdict of independent oracles), run_scenario (a scenario YAML -> the \
 run report), sweep_start/sweep_status (long sweeps, with progress), list_kernels."""
+
+
+def verify_round(triad: Triad, kernel: KernelSpec, arguments: dict[str, Argument], seed: int,
+                 mode: str, return_activity: str | None, expect: dict[str, str] | None,
+                 checks: list[str] | None, tolerance: ScenarioTolerance | None) -> VerifyResult:
+    """One round of the triad on a kernel: the ``verify`` tool's work."""
+    from adtriad.agents.loading import scenario_from_data
+
+    start = time.perf_counter()
+    data: dict[str, Any] = {
+        "name": "verify", "kernel": _kernel_dict(kernel), "modes": [mode],
+        "arguments": {n: a.model_dump(exclude_none=True) for n, a in arguments.items()},
+        "master_seed": seed, "seeds": 1,
+    }
+    for key, value in (("return_activity", return_activity), ("expect", expect),
+                       ("checks", checks),
+                       ("tolerance", tolerance.model_dump() if tolerance else None)):
+        if value is not None:
+            data[key] = value
+    sc = scenario_from_data(data, "verify", Path.cwd())
+    (rep,) = triad.run(sc).scenarios
+    if rep.status == "skipped":
+        return VerifyResult(round_id=f"verify/{mode}/0", round_seed=0, status="skipped",
+                            passed=False, coherent=False, detail=rep.skipped_reason or "",
+                            seconds=time.perf_counter() - start)
+    (r,) = rep.rounds
+    return VerifyResult(
+        round_id=r.round_id, round_seed=r.seed, status=r.status,
+        passed=r.status == "passed", coherent=r.coherence.coherent,
+        checks=list(r.checks), error=r.error,
+        detail="" if r.coherence.coherent else r.coherence.summary(),
+        seconds=time.perf_counter() - start)
+
+
+def load_inline_or_files(paths: list[str] | None, texts: list[str] | None) -> list[Any]:
+    """Scenarios from files and inline YAML; every problem is reported together."""
+    from adtriad.agents import ScenarioError
+
+    loaded, problems = [], []
+    sources = [(p, None) for p in paths or []] + [(None, t) for t in texts or []]
+    for i, (path, text) in enumerate(sources):
+        try:
+            loaded.append(_scenario_file(path) if path is not None
+                          else scenario_from_yaml(text, f"yaml[{i - len(paths or [])}]"))
+        except ScenarioError as err:
+            problems.append(str(err))
+    if problems:
+        raise ScenarioError("\n".join(problems))
+    return loaded
+
+
+def fuzz_programs(config: Any, programs: int, seed: int, max_statements: int,
+                  modes: list[str], search: int) -> FuzzResult:
+    """Generate, differentiate and check ``programs`` programs: the ``fuzz`` tool's work."""
+    from adtriad.agents.fuzz.command import summarize
+    from adtriad.agents.fuzz.triad import FuzzJob, FuzzTriad
+
+    start = time.perf_counter()
+    job = FuzzJob(seed=seed, programs=programs, min_statements=min(5, max_statements),
+                  max_statements=max_statements, modes=tuple(modes), search_evaluations=search,
+                  shrink_s=30.0)
+    triad = FuzzTriad(config)
+    with ENGINE_LOCK:
+        rows = [{"seed_index": k, **triad.run_unit(job, ",".join(job.modes), k)}
+                for k in range(programs)]
+    s = summarize(rows, {"name": "mcp", "planned": programs})
+    return FuzzResult(programs=programs, counts={c: n for c, n in s["counts"].items() if n},
+                      modes=s["modes"], refusals=s["refusals"], failures=s["failures"],
+                      seconds=time.perf_counter() - start)
 
 
 def build_server(triad: Triad | None = None, backend: BackendName = "local"):
@@ -618,37 +708,8 @@ def build_server(triad: Triad | None = None, backend: BackendName = "local"):
     ) -> VerifyResult:
         """Run one round of the triad on a kernel and return the tempering agent's verdict:
         finite differences, the dot-product test, analytic expectations and reproducibility."""
-        start = time.perf_counter()
-        data: dict[str, Any] = {
-            "name": "verify", "kernel": _kernel_dict(kernel), "modes": [mode],
-            "arguments": {n: a.model_dump(exclude_none=True) for n, a in arguments.items()},
-            "master_seed": seed, "seeds": 1,
-        }
-        for key, value in (("return_activity", return_activity), ("expect", expect),
-                           ("checks", checks),
-                           ("tolerance", tolerance.model_dump() if tolerance else None)):
-            if value is not None:
-                data[key] = value
-
-        def work() -> VerifyResult:
-            import yaml
-
-            sc = scenario_from_yaml(yaml.safe_dump(data, sort_keys=False), "verify")
-            report = triad_for(backend or base.backend).run(sc)
-            (rep,) = report.scenarios
-            if rep.status == "skipped":
-                return VerifyResult(round_id=f"verify/{mode}/0", round_seed=0, status="skipped",
-                                    passed=False, coherent=False, detail=rep.skipped_reason or "",
-                                    seconds=time.perf_counter() - start)
-            (r,) = rep.rounds
-            return VerifyResult(
-                round_id=r.round_id, round_seed=r.seed, status=r.status,
-                passed=r.status == "passed", coherent=r.coherence.coherent,
-                checks=list(r.checks), error=r.error,
-                detail="" if r.coherence.coherent else r.coherence.summary(),
-                seconds=time.perf_counter() - start)
-
-        return await in_thread(work)
+        return await in_thread(verify_round, triad_for(backend or base.backend), kernel,
+                               arguments, seed, mode, return_activity, expect, checks, tolerance)
 
     @server.tool(title="Run a scenario")
     async def run_scenario(
@@ -690,25 +751,7 @@ def build_server(triad: Triad | None = None, backend: BackendName = "local"):
         if not paths and not yaml:
             raise ToolError("give at least one scenario: paths (files) or yaml (inline)")
 
-        def load() -> list[Any]:
-            from adtriad.agents import ScenarioError
-
-            loaded, problems = [], []
-            for p in paths or []:
-                try:
-                    loaded.append(_scenario_file(p))
-                except ScenarioError as err:
-                    problems.append(str(err))
-            for i, text in enumerate(yaml or []):
-                try:
-                    loaded.append(scenario_from_yaml(text, f"yaml[{i}]"))
-                except ScenarioError as err:
-                    problems.append(str(err))
-            if problems:
-                raise ScenarioError("\n".join(problems))
-            return loaded
-
-        loaded = await in_thread(load)
+        loaded = await in_thread(load_inline_or_files, paths, yaml)
         name = backend or base.backend
         sweep = sweeps.start(loaded, seeds, name)
         return SweepStarted(sweep_id=sweep.sweep_id, scenarios=[s.name for s in loaded],
@@ -723,23 +766,7 @@ def build_server(triad: Triad | None = None, backend: BackendName = "local"):
                                            "progress notifications meanwhile.")] = 0.0,
     ) -> SweepStatus:
         """The progress of a sweep: rounds done, their outcomes, and the report once finished."""
-        import anyio
-
-        sweep = sweeps.sweeps.get(sweep_id)
-        if sweep is None:
-            known = ", ".join(sweeps.sweeps) or "none started"
-            raise ToolError(f"sweep_id: no sweep {sweep_id!r} (known: {known})")
-        deadline = time.monotonic() + wait_seconds
-        reported = -1
-        while True:
-            status = sweep.status()
-            if wait_seconds and status.done != reported:
-                reported = status.done
-                last = status.rounds[-1].round_id if status.rounds else "starting"
-                await ctx.report_progress(status.done, status.total, last)
-            if status.state != "running" or time.monotonic() >= deadline:
-                return status
-            await anyio.sleep(0.1)
+        return await sweeps.wait(sweep_id, wait_seconds, ctx.report_progress)
 
     @server.tool(title="Fuzz the engine")
     async def fuzz(
@@ -755,23 +782,8 @@ def build_server(triad: Triad | None = None, backend: BackendName = "local"):
         return, array writes, helpers, math and NumPy calls), differentiate each in every mode and
         check it against dual numbers (finite differences as referee); failures come back shrunk.
         For thousands of programs on a cluster use the command line, `triad fuzz`."""
-        def work() -> FuzzResult:
-            from adtriad.agents.fuzz.command import summarize
-            from adtriad.agents.fuzz.triad import FuzzJob, FuzzTriad
-
-            start = time.perf_counter()
-            job = FuzzJob(seed=seed, programs=programs, min_statements=min(5, max_statements),
-                          max_statements=max_statements, modes=tuple(modes), search_evaluations=search,
-                          shrink_s=30.0)
-            triad = FuzzTriad(base.config)
-            with ENGINE_LOCK:
-                rows = [{"seed_index": k, **triad.run_unit(job, ",".join(job.modes), k)} for k in range(programs)]
-            s = summarize(rows, {"name": "mcp", "planned": programs})
-            return FuzzResult(programs=programs, counts={c: n for c, n in s["counts"].items() if n},
-                              modes=s["modes"], refusals=s["refusals"], failures=s["failures"],
-                              seconds=time.perf_counter() - start)
-
-        return await in_thread(work)
+        return await in_thread(fuzz_programs, base.config, programs, seed, max_statements,
+                               modes, search)
 
     @server.tool(title="List the built-in kernels")
     async def list_kernels() -> KernelList:

@@ -1,7 +1,8 @@
 """Reading scenario files: YAML → :class:`~adtriad.agents.scenario.Scenario`, with positions.
 
-Contract: :func:`load_scenario` reads one file, validates it with the pydantic model, resolves
-its kernel (:mod:`adtriad.agents.registry`), checks that the arguments match the kernel's
+Contract: :func:`load_scenario` reads one file (:func:`scenario_from_text` takes YAML text,
+:func:`scenario_from_data` the parsed fields, e.g. built by a program), validates it with the
+pydantic model, resolves its kernel (:mod:`adtriad.agents.registry`), checks that the arguments match the kernel's
 parameters and that every expectation is a safe expression, and returns the scenario with its
 kernel filled in (``kernel.source`` and ``kernel.entry`` always set). Any problem raises
 :class:`ScenarioError` whose message is ``FILE:LINE: FIELD: what is wrong`` (one line per
@@ -21,7 +22,8 @@ from adtriad.agents.registry import KernelSpecError, resolve
 from adtriad.agents.scenario import Scenario
 from adtriad.paths import UnreadableFile, read_user_text
 
-__all__ = ["ScenarioError", "load_scenario", "load_scenarios"]
+__all__ = ["ScenarioError", "load_scenario", "load_scenarios", "scenario_from_data",
+           "scenario_from_text"]
 
 
 class ScenarioError(ValueError):
@@ -72,6 +74,11 @@ def read_yaml_mapping(path: Path, what: str):
         text = read_user_text(path)
     except UnreadableFile as err:
         raise ScenarioError(str(err)) from None
+    return parse_yaml_mapping(text, str(path), what)
+
+
+def parse_yaml_mapping(text: str, where: str, what: str):
+    """(data, node) of YAML text holding a mapping; errors say ``where:LINE``."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -79,9 +86,9 @@ def read_yaml_mapping(path: Path, what: str):
         mark = getattr(err, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(err, "problem", None) or str(err)
-        raise ScenarioError(f"{path}{line}: not valid YAML ({problem})") from None
+        raise ScenarioError(f"{where}{line}: not valid YAML ({problem})") from None
     if not isinstance(data, dict):
-        raise ScenarioError(f"{path}:1: (top level): expected a mapping of {what} fields")
+        raise ScenarioError(f"{where}:1: (top level): expected a mapping of {what} fields")
     return data, node
 
 
@@ -89,7 +96,26 @@ def load_scenario(path: str | Path) -> Scenario:
     """Read, validate and resolve one scenario file (see the module contract)."""
     path = Path(path)
     data, node = read_yaml_mapping(path, "scenario")
-    positions = yaml_positions(node)
+    scenario = scenario_from_data(data, str(path), path.parent, yaml_positions(node))
+    return scenario.model_copy(update={"source_path": str(path)})
+
+
+def scenario_from_text(text: str, where: str = "<inline>", base: Path | None = None) -> Scenario:
+    """A scenario from YAML text, checked as a file is; errors say ``where:LINE``. A
+    ``ref: file.py:f`` is relative to ``base`` (the working directory when None)."""
+    data, node = parse_yaml_mapping(text, where, "scenario")
+    return scenario_from_data(data, where, base, yaml_positions(node))
+
+
+def scenario_from_data(data: dict[str, Any], where: str, base: Path | None = None,
+                       positions: dict[tuple, int] | None = None) -> Scenario:
+    """A scenario from its fields (as parsed from YAML or built by a program), validated and
+    resolved as a file is. Errors say ``where:LINE: FIELD`` with ``positions``, else
+    ``where: FIELD``."""
+
+    def at(loc: tuple) -> str:
+        return f"{where}:{line_of(positions, loc)}" if positions else where
+
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as err:
@@ -102,17 +128,17 @@ def load_scenario(path: str | Path) -> Scenario:
                 continue
             seen.add(field_name(loc))
             msg = e["msg"].removeprefix("Value error, ")
-            lines.append(f"{path}:{line_of(positions, loc)}: {field_name(loc)}: {msg}")
+            lines.append(f"{at(loc)}: {field_name(loc)}: {msg}")
         raise ScenarioError("\n".join(dict.fromkeys(lines))) from None
-    return _resolve(scenario, path, positions)
+    return _resolve(scenario, base, at)
 
 
-def _resolve(scenario: Scenario, path: Path, positions: dict[tuple, int]) -> Scenario:
+def _resolve(scenario: Scenario, base: Path | None, at) -> Scenario:
     def fail(loc: tuple, message: str) -> ScenarioError:
-        return ScenarioError(f"{path}:{line_of(positions, loc)}: {'.'.join(loc)}: {message}")
+        return ScenarioError(f"{at(loc)}: {'.'.join(loc)}: {message}")
 
     try:
-        kernel = resolve(scenario.kernel, base=path.parent)
+        kernel = resolve(scenario.kernel, base=base)
     except KernelSpecError as err:
         raise fail(("kernel",), str(err)) from None
     if tuple(scenario.arguments) != kernel.params:
@@ -133,7 +159,7 @@ def _resolve(scenario: Scenario, path: Path, positions: dict[tuple, int]) -> Sce
         update={"source": kernel.source, "entry": kernel.entry, "name": kernel.name,
                 "path": kernel.path}
     )
-    return scenario.model_copy(update={"kernel": spec, "source_path": str(path)})
+    return scenario.model_copy(update={"kernel": spec})
 
 
 def load_scenarios(paths: Any) -> list[Scenario]:

@@ -20,6 +20,8 @@ Contract:
   actor that dies is restarted by Ray and each round it took down is run once more; a second
   failure is reported as the round's error.
 * ``on_round(report, done, total)`` is called as rounds finish (for progress displays).
+* The report's ``timings`` say where the wall time went (Ray's start, the agents' start,
+  the rounds, the stop); ``benchmarks/startup.py`` prints them.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class LocalBackend:
 
     def __init__(self, cfg: TriadConfig) -> None:
         self.agents = {role: cls(**kw) for role, (cls, kw) in _agents(cfg).items()}
+        self.timings: dict[str, float] = {}
 
     def submit(self, role: Role, method: str, *args: Any) -> Any:
         return getattr(self.agents[role], method)(*args)
@@ -99,14 +102,23 @@ class RayBackend:
         self.infra_errors = (exceptions.RayActorError, exceptions.WorkerCrashedError,
                              exceptions.ObjectLostError)
         self.started = False
+        t0 = time.perf_counter()
         if cfg.ray.address is not None or not ray.is_initialized():
             kwargs = cfg.ray.init_kwargs()
             ray.init(**kwargs, log_to_driver=False, configure_logging=False)
             self.started = True
+        t1 = time.perf_counter()
         opts = {"num_cpus": 0, "max_restarts": cfg.ray.max_restarts, "max_task_retries": 0}
+        # created at once: the three workers start and import in parallel
         self.actors = {role: ray.remote(cls).options(**opts).remote(**kw)
                        for role, (cls, kw) in _agents(cfg).items()}
         self._ids = {actor._actor_id.hex(): role for role, actor in self.actors.items()}
+        try:
+            ray.get([actor.__ray_ready__.remote() for actor in self.actors.values()])
+        except BaseException:  # an agent that cannot start: leave no Ray behind
+            self.close()
+            raise
+        self.timings = {"ray_init": t1 - t0, "actors": time.perf_counter() - t1}
 
     def submit(self, role: Role, method: str, *args: Any) -> Any:
         return getattr(self.actors[role], method).remote(*args)
@@ -161,12 +173,19 @@ def run_scenarios(scenarios: Sequence[Scenario], cfg: TriadConfig, *, backend: s
             continue
         rounds += [Round(sc, mode, n) for mode in sc.modes for n in range(seeds or sc.seeds)]
     done: dict[int, RoundReport] = {}
+    timings: dict[str, float] = {}
     if rounds:
         b = RayBackend(cfg) if backend == "ray" else LocalBackend(cfg)
+        timings.update(b.timings)
+        t0 = time.perf_counter()
         try:
             _drive(b, rounds, done, cfg, on_round)
         finally:
+            t1 = time.perf_counter()
             b.close()
+            timings["rounds"] = t1 - t0
+            if backend == "ray":
+                timings["stop"] = time.perf_counter() - t1
     reports = []
     for i, sc in enumerate(scenarios):
         if i in skipped:
@@ -185,7 +204,8 @@ def run_scenarios(scenarios: Sequence[Scenario], cfg: TriadConfig, *, backend: s
               for k in ("passed", "failed", "error", "skipped")}
     return RunReport(version=__version__, backend=backend, passed=passed, coherent=coherent,
                      exit_code=0 if passed and coherent else 1, counts=counts,
-                     seconds=time.perf_counter() - start, scenarios=tuple(reports))
+                     seconds=time.perf_counter() - start, timings=timings,
+                     scenarios=tuple(reports))
 
 
 def _drive(b, rounds: list[Round], done: dict[int, RoundReport], cfg: TriadConfig,

@@ -96,6 +96,10 @@ class RunReport(_Model):
     """Scenarios by status."""
     seconds: NonNegativeFloat
     """Wall time of the run (Ray start-up included)."""
+    timings: dict[str, NonNegativeFloat] = {}
+    """Where that time went, in seconds: ``ray_init`` (joining or starting Ray), ``actors``
+    (until the three agents answer), ``rounds``, ``stop`` (``ray`` backend); ``rounds`` only
+    for ``local``."""
     scenarios: tuple[ScenarioReport, ...]
     """Every scenario, in the order given."""
 

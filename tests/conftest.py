@@ -4,19 +4,11 @@ The suite runs on two pytest-xdist workers (``addopts`` in pyproject.toml). Test
 Ray, or the triad that runs on it, are put in one group, which ``--dist loadgroup`` runs on a
 single worker: two local Ray instances started at once would compete for the same ports and
 cores, and the fault tests time the actors they kill.
-
-The tests check values, not speed, so Numba compiles them at LLVM's -O0 (``NUMBA_OPT=0``,
-unless the environment sets it): the same IR, three times less compile time. Set before
-anything imports Numba, and inherited by the subprocesses and Ray workers the tests start.
-The benchmarks compile at Numba's default.
 """
 
 from __future__ import annotations
 
-import os
 import pathlib
-
-os.environ.setdefault("NUMBA_OPT", "0")
 
 import pytest
 
