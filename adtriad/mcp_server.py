@@ -587,12 +587,12 @@ def load_inline_or_files(paths: list[str] | None, texts: list[str] | None) -> li
     """Scenarios from files and inline YAML; every problem is reported together."""
     from adtriad.agents import ScenarioError
 
+    loaders = [(_scenario_file, p) for p in paths or []]
+    loaders += [(scenario_from_yaml, t, f"yaml[{i}]") for i, t in enumerate(texts or [])]
     loaded, problems = [], []
-    sources = [(p, None) for p in paths or []] + [(None, t) for t in texts or []]
-    for i, (path, text) in enumerate(sources):
+    for load, *args in loaders:
         try:
-            loaded.append(_scenario_file(path) if path is not None
-                          else scenario_from_yaml(text, f"yaml[{i - len(paths or [])}]"))
+            loaded.append(load(*args))
         except ScenarioError as err:
             problems.append(str(err))
     if problems:

@@ -2,9 +2,10 @@
 
 Contract: :func:`load_scenario` reads one file (:func:`scenario_from_text` takes YAML text,
 :func:`scenario_from_data` the parsed fields, e.g. built by a program), validates it with the
-pydantic model, resolves its kernel (:mod:`adtriad.agents.registry`), checks that the arguments match the kernel's
-parameters and that every expectation is a safe expression, and returns the scenario with its
-kernel filled in (``kernel.source`` and ``kernel.entry`` always set). Any problem raises
+pydantic model, resolves its kernel (:mod:`adtriad.agents.registry`), checks that the
+arguments match the kernel's parameters and that every expectation is a safe expression, and
+returns the scenario with its kernel filled in (``kernel.source`` and ``kernel.entry`` always
+set). Any problem raises
 :class:`ScenarioError` whose message is ``FILE:LINE: FIELD: what is wrong`` (one line per
 problem); the line comes from the YAML node of the field (or of its nearest enclosing field).
 """
