@@ -77,7 +77,7 @@ class AutodiffAgent:
 
         k = kernel_msg.payload
         t0 = time.perf_counter()
-        func = load_kernel(k.source, k.entry, self.kernel_dir, k.path)
+        func = load_kernel(k.source, k.entry, self.kernel_dir, k.path, k.line, k.column)
         t1 = time.perf_counter()
         anns = [self._annotate(ad_core, k, name) for name in k.activities]
         ret = None if k.return_activity is None else getattr(ad_core, k.return_activity)

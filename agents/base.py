@@ -14,6 +14,7 @@ import functools
 import traceback
 from typing import Any
 
+from adtriad.agents.sourcefile import user_locations
 from adtriad.protocol import ErrorPayload, Role, TriadMessage
 
 __all__ = ["error_message", "guarded", "is_error", "send"]
@@ -42,8 +43,8 @@ def error_message(sender: Role, to: Role, like: TriadMessage, err: BaseException
     frames = traceback.extract_tb(err.__traceback__)
     where = f"{sender.value} agent, {doing}"
     if frames:
-        where += f" ({frames[-1].filename}:{frames[-1].lineno})"
-    text = str(err) or repr(err)
+        where += f" ({user_locations(f'{frames[-1].filename}:{frames[-1].lineno}')})"
+    text = user_locations(str(err) or repr(err))  # an inline kernel's lines: the user's file
     payload = ErrorPayload(error_type=type(err).__name__, message=text[:4000], where=where)
     return send(sender, to, payload, like)
 

@@ -73,5 +73,7 @@ class KernelAgent:
             shadows=shadows,
             launch=scenario.kernel.launch and scenario.kernel.launch.config(),
             path=scenario.kernel.path,
+            line=scenario.kernel.line,
+            column=scenario.kernel.column,
         )
         return send(self.role, Role.autodiff, payload, seed_msg)

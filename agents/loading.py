@@ -5,7 +5,8 @@ Contract: :func:`load_scenario` reads one file (:func:`scenario_from_text` takes
 pydantic model, resolves its kernel (:mod:`adtriad.agents.registry`), checks that the
 arguments match the kernel's parameters and that every expectation is a safe expression, and
 returns the scenario with its kernel filled in (``kernel.source`` and ``kernel.entry`` always
-set). Any problem raises
+set; for an inline source written as a literal block, ``source: |``, also ``kernel.path``,
+``line`` and ``column``: where it sits in the file, so the kernel's errors name that line). Any problem raises
 :class:`ScenarioError` whose message is ``FILE:LINE: FIELD: what is wrong`` (one line per
 problem); the line comes from the YAML node of the field (or of its nearest enclosing field).
 """
@@ -98,7 +99,45 @@ def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     data, node = read_yaml_mapping(path, "scenario")
     scenario = scenario_from_data(data, str(path), path.parent, yaml_positions(node))
-    return scenario.model_copy(update={"source_path": str(path)})
+    kernel = scenario.kernel
+    placed = kernel.source is not None and kernel.path is None and _embedded_at(node, kernel.source)
+    if placed:
+        kernel = kernel.model_copy(update={"path": str(path), "line": placed[0],
+                                           "column": placed[1]})
+    return scenario.model_copy(update={"source_path": str(path), "kernel": kernel})
+
+
+def _embedded_at(node: yaml.Node, source: str) -> tuple[int, int] | None:
+    """(line, indent) of the inline ``kernel.source`` in the file, when it is a literal block
+    whose every line is the file's line with the indent removed; None otherwise (a folded or
+    quoted string does not keep the lines)."""
+    value = _child(_child(node, "kernel"), "source")
+    if not isinstance(value, yaml.ScalarNode) or value.style != "|" or not value.start_mark.buffer:
+        return None
+    text = value.start_mark.buffer.rstrip("\0").split("\n")
+    first = value.start_mark.line + 1  # the line after the `|` indicator
+    lines = source.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the block's final newline
+    written = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if written is None or first + len(lines) > len(text):
+        return None
+    indent = (len(text[first + written]) - len(text[first + written].lstrip(" "))
+              - (len(lines[written]) - len(lines[written].lstrip(" "))))
+    for i, line in enumerate(lines):
+        here = text[first + i]
+        same = here == " " * indent + line if line.strip() else not here.strip()
+        if not same:
+            return None
+    return first + 1, indent
+
+
+def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if k.value == key:
+                return v
+    return None
 
 
 def scenario_from_text(text: str, where: str = "<inline>", base: Path | None = None) -> Scenario:

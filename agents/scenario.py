@@ -216,8 +216,13 @@ class KernelSpec(_Model):
     name: str | None = None
     """A human name; defaults to the entry."""
     path: str | None = None
-    """The file the source was read from (filled in by the loader for ``builtin`` and ``ref``),
-    so that an error in the kernel names that file rather than a copy."""
+    """The file the source was read from (filled in by the loader for ``builtin`` and ``ref``,
+    and for a ``source: |`` block), so that an error in the kernel names that file rather
+    than a copy."""
+    line: PositiveInt | None = None
+    """For a source embedded in ``path`` (a ``source: |`` block): the line of its first line."""
+    column: NonNegativeInt = 0
+    """For a source embedded in ``path``: how far every line of it is indented there."""
     launch: Launch | None = None
     """How a ``numba.cuda`` kernel is launched (``blocks``, ``threads``): the agents run it on
     the GPU when there is one, else on the CPU kernel backend."""

@@ -7,7 +7,9 @@ the engine's refusals name the user's file:line); otherwise it writes ``source``
 it under the digest's module name (registered in
 ``sys.modules``, so ``inspect.getsource`` and Numba's on-disk cache work) and returns the entry
 function. The same source is imported once per process. Errors raised while importing the
-source propagate unchanged. :func:`launched` turns a ``numba.cuda`` kernel and its launch
+source propagate unchanged. A source embedded in a user's file (a scenario's ``source: |``
+block) is imported from its copy, and :func:`user_locations` maps the copy's
+``FILE:LINE[:COL]`` and ``File "FILE", line N`` in a message back to the user's file. :func:`launched` turns a ``numba.cuda`` kernel and its launch
 configuration into a plain function running every thread (on the CPU kernel backend, so the
 oracles stay on the CPU in float64).
 """
@@ -17,12 +19,16 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["kernel_module_name", "launched", "load_kernel"]
+__all__ = ["kernel_module_name", "launched", "load_kernel", "user_locations"]
+
+# copy of an embedded source → (the user's file, its line of the source's line 1, indent)
+_EMBEDDED: dict[str, tuple[str, int, int]] = {}
 
 
 def kernel_module_name(source: str) -> str:
@@ -30,17 +36,21 @@ def kernel_module_name(source: str) -> str:
     return "adtriad_kernel_" + hashlib.sha256(source.encode("utf-8")).hexdigest()[:20]
 
 
-def load_kernel(source: str, entry: str, directory: Path, origin: str | None = None) -> Any:
+def load_kernel(source: str, entry: str, directory: Path, origin: str | None = None,
+                line: int | None = None, column: int = 0) -> Any:
     """Import ``source`` and return its function ``entry``: from ``origin`` when that file
     holds exactly ``source`` (errors then name the user's file), else from a copy in
-    ``directory``."""
+    ``directory``. ``line`` and ``column``: ``source`` is embedded in ``origin``, its line 1
+    at that line, every line indented by ``column`` spaces."""
     name = kernel_module_name(source)
+    if origin is not None and line is not None:
+        _EMBEDDED[str(Path(directory) / f"{name}.py")] = (origin, line, column)
     module = sys.modules.get(name)
     if module is None:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{name}.py"
-        if origin is not None and _holds(Path(origin), source):
+        if origin is not None and line is None and _holds(Path(origin), source):
             path = Path(origin)
         elif not path.exists() or path.read_text(encoding="utf-8") != source:
             fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
@@ -59,6 +69,24 @@ def load_kernel(source: str, entry: str, directory: Path, origin: str | None = N
         return getattr(module, entry)
     except AttributeError:
         raise AttributeError(f"the kernel source defines no {entry!r}") from None
+
+
+def user_locations(text: str) -> str:
+    """``text`` with every location in the copy of an embedded source moved to the user's file
+    (line shifted, column shifted by the indent); other text unchanged."""
+    for copy, (origin, first, indent) in _EMBEDDED.items():
+        if copy not in text:
+            continue
+
+        def moved(m: re.Match, origin=origin, first=first, indent=indent) -> str:
+            if m.group("quoted") is not None:
+                return f'{origin}", line {int(m.group("quoted")) + first - 1}'
+            at = f"{origin}:{int(m.group('line')) + first - 1}"
+            return at if m.group("col") is None else f"{at}:{int(m.group('col')) + indent}"
+
+        pattern = re.escape(copy) + r'(?::(?P<line>\d+)(?::(?P<col>\d+))?|", line (?P<quoted>\d+))'
+        text = re.sub(pattern, moved, text)
+    return text
 
 
 def _holds(path: Path, source: str) -> bool:

@@ -68,7 +68,7 @@ class TemperingAgent:
     # -- helpers --------------------------------------------------------------------------
 
     def _function(self, k: KernelPayload):
-        return launched(load_kernel(k.source, k.entry, self.kernel_dir, k.path), k.launch)
+        return launched(load_kernel(k.source, k.entry, self.kernel_dir, k.path, k.line, k.column), k.launch)
 
     def _result_kind(self, msg: TriadMessage) -> str:
         key = (msg.round_id, msg.payload.entry)

@@ -210,6 +210,11 @@ class KernelPayload(ProtocolModel):
     path: str | None = None
     """The file ``source`` was read from, when there is one: where it still holds ``source``,
     the kernel is imported from it, so errors name the user's file and line."""
+    line: PositiveInt | None = None
+    """When ``source`` is embedded in ``path`` (a scenario's ``source: |`` block): the line of
+    ``path`` holding its first line; errors are then mapped to that file's lines."""
+    column: NonNegativeInt = 0
+    """How far each line of an embedded ``source`` is indented in ``path``."""
 
     @field_validator("entry")
     @classmethod

@@ -113,3 +113,57 @@ def test_a_kernel_numba_cannot_compile_is_reported_at_the_users_file_and_line(ca
     assert result.exit_code == 1
     assert f"{tmp_path / 'kern.py'}:6" in result.stdout.replace("\n", "")
     assert "adtriad_kernel_" not in result.stdout
+
+
+INLINE = ("name: inl\nkernel:\n  entry: f\n  source: |\n    import numpy as np\n\n"
+          "    def f(x, y):\n        s = 0.0\n        for i in range(x.shape[0]):\n"
+          "            s += {1: x[i]}[1]\n        y[0] = s\n"
+          "mode: Reverse\narguments:\n"
+          "  x: {activity: Duplicated, value: {draw: uniform, shape: [4]}}\n"
+          "  y: {activity: Duplicated, value: {draw: zeros, shape: [1]}, shadow: 1.0}\n")
+
+
+def test_an_inline_kernels_refusal_names_the_scenarios_line_and_column(cache, tmp_path):
+    path = tmp_path / "inl.yaml"
+    path.write_text(INLINE)
+    result = triad(cache, "run", "--backend", "local", path)
+    assert result.exit_code == 1
+    out = result.stdout.replace("\n", "")
+    # line 10 of the file is `            s += {1: x[i]}[1]`: the dict opens at column 18
+    assert f"{path}:10:18: cannot differentiate a dict" in out
+    assert "adtriad_kernel_" not in out
+
+
+def test_an_inline_kernel_raising_is_reported_at_the_scenarios_line(cache, tmp_path):
+    path = tmp_path / "boom.yaml"
+    path.write_text("name: boom\nkernel:\n  entry: f\n  source: |\n    def f(x):\n"
+                    "        return x\n\n    raise ValueError('not today')\n"
+                    "mode: Reverse\narguments: {x: {activity: Active, value: 1.0}}\n")
+    result = triad(cache, "run", "--backend", "local", path)
+    assert result.exit_code == 1
+    out = result.stdout.replace("\n", "")
+    assert "ValueError: not today" in out and f"{path}:8)" in out
+    assert "adtriad_kernel_" not in out
+
+
+@pytest.mark.parametrize("style", ['"def f(x):\\n    return x * x\\n"', ">\n    def f(x): return x\n"])
+def test_an_inline_kernel_not_written_as_a_literal_block_keeps_its_copy(tmp_path, style):
+    from adtriad.agents.loading import load_scenario
+
+    path = tmp_path / "s.yaml"
+    path.write_text(f"name: s\nkernel:\n  entry: f\n  source: {style}\nmode: Reverse\n"
+                    "arguments: {x: {activity: Active, value: 1.0}}\n")
+    kernel = load_scenario(path).kernel
+    assert kernel.path is None and kernel.line is None  # its lines are not the file's
+
+
+def test_an_inline_literal_block_is_placed_line_by_line(tmp_path):
+    from adtriad.agents.loading import load_scenario
+
+    path = tmp_path / "inl.yaml"
+    path.write_text(INLINE)
+    kernel = load_scenario(path).kernel
+    assert (kernel.path, kernel.line, kernel.column) == (str(path), 5, 4)
+    lines = path.read_text().split("\n")
+    for i, line in enumerate(kernel.source.rstrip("\n").split("\n")):
+        assert lines[kernel.line - 1 + i][kernel.column:] == line
