@@ -138,13 +138,14 @@ class RayBackend:
         return self._ids.get(actor) if isinstance(actor, str) else None
 
     def close(self) -> None:
-        for actor in self.actors.values():
+        if self.started:  # stopping the instance stops its actors
+            self.ray.shutdown()
+            return
+        for actor in self.actors.values():  # a cluster we joined keeps running
             try:
                 self.ray.kill(actor)
             except Exception:  # already gone
                 pass
-        if self.started:
-            self.ray.shutdown()
 
 
 def _submit(b, rounds: list[Round]) -> None:

@@ -7,9 +7,10 @@ the engine's refusals name the user's file:line); otherwise it writes ``source``
 it under the digest's module name (registered in
 ``sys.modules``, so ``inspect.getsource`` and Numba's on-disk cache work) and returns the entry
 function. The same source is imported once per process. Errors raised while importing the
-source propagate unchanged. A source embedded in a user's file (a scenario's ``source: |``
-block) is imported from its copy, and :func:`user_locations` maps the copy's
-``FILE:LINE[:COL]`` and ``File "FILE", line N`` in a message back to the user's file. :func:`launched` turns a ``numba.cuda`` kernel and its launch
+source propagate unchanged. When a copy stands in for the user's file (a source embedded in
+it, a scenario's ``source: |`` block, or a file this machine does not have),
+:func:`user_locations` maps the copy's ``FILE:LINE[:COL]`` and ``File "FILE", line N`` in a
+message back to the user's file. :func:`launched` turns a ``numba.cuda`` kernel and its launch
 configuration into a plain function running every thread (on the CPU kernel backend, so the
 oracles stay on the CPU in float64).
 """
@@ -27,8 +28,9 @@ from typing import Any
 
 __all__ = ["kernel_module_name", "launched", "load_kernel", "user_locations"]
 
-# copy of an embedded source → (the user's file, its line of the source's line 1, indent)
-_EMBEDDED: dict[str, tuple[str, int, int]] = {}
+# a copy imported in place of a user's file → (that file, its line of the source's line 1,
+# indent): a source embedded in it, or a file this machine does not have (a remote node)
+_COPIES: dict[str, tuple[str, int, int]] = {}
 
 
 def kernel_module_name(source: str) -> str:
@@ -43,8 +45,6 @@ def load_kernel(source: str, entry: str, directory: Path, origin: str | None = N
     ``directory``. ``line`` and ``column``: ``source`` is embedded in ``origin``, its line 1
     at that line, every line indented by ``column`` spaces."""
     name = kernel_module_name(source)
-    if origin is not None and line is not None:
-        _EMBEDDED[str(Path(directory) / f"{name}.py")] = (origin, line, column)
     module = sys.modules.get(name)
     if module is None:
         directory = Path(directory)
@@ -52,11 +52,14 @@ def load_kernel(source: str, entry: str, directory: Path, origin: str | None = N
         path = directory / f"{name}.py"
         if origin is not None and line is None and _holds(Path(origin), source):
             path = Path(origin)
-        elif not path.exists() or path.read_text(encoding="utf-8") != source:
-            fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(source)
-            os.replace(tmp, path)
+        else:
+            if not path.exists() or path.read_text(encoding="utf-8") != source:
+                fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    fh.write(source)
+                os.replace(tmp, path)
+            if origin is not None:
+                _COPIES[str(path)] = (origin, line or 1, column)
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
@@ -72,9 +75,9 @@ def load_kernel(source: str, entry: str, directory: Path, origin: str | None = N
 
 
 def user_locations(text: str) -> str:
-    """``text`` with every location in the copy of an embedded source moved to the user's file
+    """``text`` with every location in a copy of a user's source moved to the user's file
     (line shifted, column shifted by the indent); other text unchanged."""
-    for copy, (origin, first, indent) in _EMBEDDED.items():
+    for copy, (origin, first, indent) in _COPIES.items():
         if copy not in text:
             continue
 
