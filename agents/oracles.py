@@ -13,6 +13,16 @@ Contract (every function is pure NumPy and never raises for a wrong derivative; 
 * :func:`dot_product` — ``<J·t, c> == <t, Jᵀ·c>`` from a forward and a reverse run of the
   engine on the same inputs with random ``t`` and ``c``; the tolerance is relative to the sum
   of the terms' magnitudes.
+* :func:`dual_numbers` — the engine's results against the kernel's source run by the Python
+  interpreter over dual numbers (:mod:`adtriad.agents.fuzz.dual`: exact directional
+  derivatives, no step size, no code shared with the engine). Forward modes compare the
+  result's tangent and each shadowed array's final shadow with the duals' along the shadows
+  the kernel agent drew; reverse modes compare ``Σ ∂·t`` (``Active`` derivatives and final
+  shadows, along a random ``t``) with ``c·tangent(result) + Σ <initial shadow, tangent(final
+  array)>``, judged like the dot product. It gives no check where it does not apply: batched or
+  mixed activities, an array result in reverse mode, a ``numba.cuda`` kernel, more than
+  :data:`DUAL_LIMIT` input elements (object arrays are slow), or a source the dual interpreter
+  cannot run (a call it does not know raises rather than dropping a tangent).
 * :func:`analytic` — each expectation (a safe NumPy expression over the inputs and the initial
   shadows ``shadow_<name>``) against the engine's result it names.
 * :func:`reproducible` — a second run from the same seed gave bit-identical inputs and results.
@@ -31,10 +41,13 @@ from adtriad.agents.autodiff import from_message_value
 from adtriad.agents.expressions import evaluate
 from adtriad.protocol import CheckResult, KernelPayload, Tolerance
 
-__all__ = ["analytic", "compare", "dot_product", "finite_differences", "reproducible"]
+__all__ = ["DUAL_LIMIT", "analytic", "compare", "dot_product", "dual_numbers",
+           "finite_differences", "reproducible"]
 
 TolFor = Callable[[Any], Tolerance]
 _ARRAY_SHADOWED = ("Duplicated", "DuplicatedNoNeed")
+DUAL_LIMIT = 4096
+"""Most input elements :func:`dual_numbers` evaluates (each one a Python object)."""
 
 
 def _dtype(value: Any) -> np.dtype:
@@ -177,6 +190,67 @@ def dot_product(fwd_k: KernelPayload, fwd: Any, rev_k: KernelPayload, rev: Any,
     return CheckResult(name="dot_product", passed=passed, max_abs_err=err,
                        max_rel_err=err / scale if scale else 0.0, worst_index=(),
                        tolerance=tol, detail=detail)
+
+
+def dual_numbers(k: KernelPayload, derivatives: Mapping[str, Any], tangent: Any, ret_kind: str,
+                 tol_for: TolFor, rng: np.random.Generator) -> list[CheckResult]:
+    """The engine's results against dual numbers (see the module contract)."""
+    from adtriad.agents.fuzz.check import python_function
+    from adtriad.agents.fuzz.dual import duals, tangent_of
+
+    acts = k.activities
+    reverse = k.mode.startswith("Reverse")
+    args, shadows = _plain(k)
+    if (k.launch is not None or (reverse and ret_kind == "array")
+            or any(a.startswith("Batch") or a == "MixedDuplicated" for a in acts.values())
+            or sum(np.size(v) for v in args if isinstance(v, np.ndarray)) > DUAL_LIMIT):
+        return []
+    names = list(acts)
+    arrays = [n for n, v in zip(names, args) if acts[n] in _ARRAY_SHADOWED and _floats(v)
+              and isinstance(v, np.ndarray)]
+    if reverse:  # a direction of our own over everything the adjoint covers
+        direction = {n: rng.standard_normal(np.shape(v)) for n, v in zip(names, args)
+                     if _floats(v) and (acts[n] == "Active" or n in arrays)}
+    else:  # the kernel agent's tangents
+        direction = {n: np.broadcast_to(np.asarray(shadows[n], np.float64), np.shape(v))
+                     for n, v in zip(names, args) if _floats(v) and acts[n] in _ARRAY_SHADOWED}
+    inputs = [duals(v, direction.get(n, np.zeros(np.shape(v)))) if _floats(v)
+              else (v.copy() if isinstance(v, np.ndarray) else v) for n, v in zip(names, args)]
+    try:
+        f = python_function(k.source, k.entry, dual=True)
+        with np.errstate(all="ignore"):
+            result = f(*inputs)
+        d_result = tangent_of(result)
+        finals = {n: tangent_of(d) for n, d in zip(names, inputs) if n in arrays}
+    except Exception:  # beyond what the dual interpreter runs: the other oracles still do
+        return []
+    single = any(np.asarray(v).dtype == np.float32 for v in args)
+    tol = tol_for(np.float32 if single else np.float64)
+    if not reverse:
+        out = []
+        if ret_kind != "none" and k.return_activity != "Const":
+            out.append(compare("dual_numbers[tangent]", tangent, d_result, tol_for(_dtype(tangent))))
+        for n in arrays:
+            got = derivatives.get(n)
+            out.append(compare(f"dual_numbers[{n}]", got, finals[n], tol_for(_dtype(got))))
+        return out
+    engine_terms = [float(np.sum(np.asarray(derivatives[n], np.float64) * t))
+                    for n, t in direction.items() if derivatives.get(n) is not None]
+    seeded = 0.0 if ret_kind != "float" or k.return_activity == "Const" else 1.0
+    oracle_terms = [seeded * float(d_result)]
+    oracle_terms += [float(np.sum(np.asarray(shadows[n], np.float64) * finals[n])) for n in arrays]
+    lhs, rhs = sum(engine_terms), sum(oracle_terms)
+    scale = sum(map(abs, engine_terms)) + sum(map(abs, oracle_terms))
+    err = abs(lhs - rhs)
+    passed = bool(np.isfinite(lhs) and len(engine_terms) == len(direction)
+                  and err <= tol.atol + tol.rtol * scale)
+    return [CheckResult(name="dual_numbers", passed=passed, max_abs_err=err,
+                        max_rel_err=err / scale if scale else 0.0, worst_index=(), tolerance=tol,
+                        detail=f"engine Σ ∂·t = {lhs!r}, dual numbers {rhs!r}")]
+
+
+def _floats(value: Any) -> bool:
+    return np.asarray(value).dtype.kind == "f"
 
 
 def analytic(expect: Mapping[str, str], k: KernelPayload, g: Any, tol_for: TolFor,

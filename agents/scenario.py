@@ -49,9 +49,9 @@ __all__ = [
     "draw_value",
 ]
 
-CheckName = Literal["finite_differences", "dot_product", "analytic", "reproducible"]
+CheckName = Literal["finite_differences", "dot_product", "dual_numbers", "analytic", "reproducible"]
 """The oracles the tempering agent can run."""
-CHECK_NAMES: tuple[str, ...] = ("finite_differences", "dot_product", "analytic", "reproducible")
+CHECK_NAMES: tuple[str, ...] = get_args(CheckName)
 
 
 

@@ -45,6 +45,7 @@ from adtriad.protocol import (
 __all__ = ["TemperingAgent"]
 
 _PROBES = {"Forward": 0, "Reverse": 1}
+_DUAL_DIRECTION = 2  # probe_rng purpose of the dual-number check's direction
 
 
 class TemperingAgent:
@@ -144,6 +145,9 @@ class TemperingAgent:
                                                  kind, tol_for)
         if "dot_product" in wanted and fwd_probe is not None and rev_probe is not None:
             checks.append(self._dot(fwd_probe, fwd_grads, rev_probe, rev_grads, kind, tol_for))
+        if "dual_numbers" in wanted:
+            checks += oracles.dual_numbers(k, g.derivatives, g.tangent, kind, tol_for,
+                                           probe_rng(seed_msg.seed, _DUAL_DIRECTION))
         expect = scenario.expectations_for(k.mode)
         if "analytic" in wanted and expect:
             checks += oracles.analytic(expect, k, g, tol_for)

@@ -49,7 +49,8 @@ def _check(report, scenarios, path):
         assert r.coherence.trit_sum % 3 == 0
         assert r.checks and all(c.passed for c in r.checks)
         names = {c.name.split("[")[0] for c in r.checks}
-        assert names <= {"finite_differences", "dot_product", "analytic", "reproducible"}
+        assert names <= {"finite_differences", "dot_product", "dual_numbers", "analytic",
+                         "reproducible"}
         for c in r.checks:
             if c.name != "reproducible":
                 assert c.tolerance is not None and c.max_abs_err is not None
