@@ -1,5 +1,7 @@
 """CI's slice of the fuzzer: sixteen generated programs (a fixed seed), checked against the
-dual-number oracle in Reverse and Forward mode, then searched for a worse input point.
+dual-number oracle in every mode and each right mode run again as the triad's round (kernel
+message → autodiff agent → the tempering agent's dual-number check → coherence), then searched
+for a worse input point.
 
 A refusal is allowed (the engine refuses what it cannot prove); a wrong derivative, a crash, a
 primal or final-state mismatch or a disagreement with the oracle fails the test. ``triad fuzz``
@@ -12,9 +14,8 @@ import collections
 
 import pytest
 
-from adtriad.agents.fuzz.check import check_program
 from adtriad.agents.fuzz.search import tempered_search
-from adtriad.agents.fuzz.triad import FuzzJob
+from adtriad.agents.fuzz.triad import FuzzJob, FuzzTriad
 
 JOB = FuzzJob(seed=2026, max_statements=8)
 PROGRAMS = 16  # each costs Numba compiling its primal and two derivatives (5-10 s)
@@ -25,9 +26,11 @@ ACCEPTED = ("ok", "refused", "nondiff")
 @pytest.mark.parametrize("chunk", range(CHUNKS))
 def test_generated_programs_are_right_or_refused(chunk):
     counts: collections.Counter = collections.Counter()
+    triad = FuzzTriad()
     for k in range(chunk, PROGRAMS, CHUNKS):
         program = JOB.program(k)
-        verdict = check_program(program, JOB.modes)
+        verdict, rounds = triad.classify(program, JOB.modes, k)
+        assert all(r["coherent"] for r in rounds.values()), (k, rounds)
         if verdict.status == "ok":
             found = tempered_search(program, JOB.modes, 8, seed=k)
             if found.verdict is not None:
