@@ -80,6 +80,12 @@ class Verdict:
     detail: str = ""
     inputs: list[Any] = field(default_factory=list)
 
+    def settle(self) -> None:
+        """Status and detail from the modes' results (after they are set or changed)."""
+        self.status = min((r.status for r in self.modes.values()), key=MODE_CLASSES.index, default="ok")
+        self.detail = "\n".join(f"{m}: {r.status}" + (f": {r.detail}" if r.detail else "")
+                                for m, r in self.modes.items())
+
     def key(self) -> tuple:
         """What a smaller program must still show to count as the same failure."""
         failing = tuple(sorted((m, r.status, _gist(r)) for m, r in self.modes.items() if r.status == self.status))
@@ -252,9 +258,7 @@ def check_program(program: Program, modes: Sequence[str] = MODES, engine: Any = 
     verdict = Verdict("ok", inputs=vals)
     for mode in modes:
         verdict.modes[mode] = _check_mode(engine, mode, compiled, program, oracle, rtol)
-    verdict.status = min((r.status for r in verdict.modes.values()), key=MODE_CLASSES.index, default="ok")
-    verdict.detail = "\n".join(f"{m}: {r.status}" + (f": {r.detail}" if r.detail else "")
-                               for m, r in verdict.modes.items())
+    verdict.settle()
     return verdict
 
 

@@ -34,7 +34,7 @@ from pydantic import (BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativ
 
 import numpy as np
 
-from adtriad.agents.fuzz.check import MODE_CLASSES, MODES, ModeResult, Verdict, check_program
+from adtriad.agents.fuzz.check import MODES, ModeResult, Verdict, check_program
 from adtriad.agents.fuzz.features import features, maxent_program
 from adtriad.agents.fuzz.generator import Program
 from adtriad.agents.loading import scenario_from_data
@@ -173,7 +173,9 @@ class FuzzTriad:
         return run_round(self._backend, Round(scenario, mode, 0), self._trits)
 
     def _judge_by_triad(self, program: Program, verdict: Verdict, index: int) -> dict[str, Any]:
-        rounds = {}
+        rounds: dict[str, Any] = {}
+        if verdict.status not in ("ok", "nondiff"):  # a failing program is shrunk, not judged again
+            return rounds
         for mode, result in verdict.modes.items():
             if result.status != "ok":
                 continue
@@ -183,17 +185,14 @@ class FuzzTriad:
             judged = _triad_class(report)
             if judged != "ok":
                 verdict.modes[mode] = ModeResult(judged, _triad_why(report))
-        verdict.status = min((r.status for r in verdict.modes.values()), key=MODE_CLASSES.index,
-                             default=verdict.status)
-        verdict.detail = "\n".join(f"{m}: {r.status}" + (f": {r.detail}" if r.detail else "")
-                                   for m, r in verdict.modes.items())
+        if rounds:
+            verdict.settle()
         return rounds
 
     def classify(self, program: Program, modes: Sequence[str], index: int) -> tuple[Verdict, dict[str, Any]]:
         """The fuzzer's check of ``program``, its ``ok`` modes judged again by the triad's round."""
         verdict = check_program(program, modes)
-        triad = self._judge_by_triad(program, verdict, index) if verdict.status in ("ok", "nondiff") else {}
-        return verdict, triad
+        return verdict, self._judge_by_triad(program, verdict, index)
 
     def run_unit(self, job: FuzzJob, mode: str, index: int, activities: tuple = ()) -> dict[str, Any]:
         t0 = time.perf_counter()
@@ -206,7 +205,7 @@ class FuzzTriad:
             if searched.verdict is not None and searched.verdict.status != "ok":
                 verdict = searched.verdict
                 program = searched.program
-        triad = self._judge_by_triad(program, verdict, index) if verdict.status in ("ok", "nondiff") else {}
+        triad = self._judge_by_triad(program, verdict, index)
         detail: dict[str, Any] = {
             "class": verdict.status, "modes": _mode_details(verdict), "features": list(features(program)),
             "program_index": index, "why": verdict.detail[:4000] if verdict.status not in ("ok",) else "",
